@@ -1,0 +1,26 @@
+import os, shutil, subprocess, sys
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope='session', autouse=True)
+def offline_single_thread():
+    "Tests never download, and child processes use one torch thread each."
+    os.environ['BN_COURSE_OFFLINE'] = '1'
+    os.environ.setdefault('OMP_NUM_THREADS', '1')
+    os.environ['MPLBACKEND'] = 'Agg'
+
+
+def bn_course_cmd():
+    "The installed `bn-course` console script (what a user runs)."
+    exe = shutil.which('bn-course', path=str(BIN)) or shutil.which('bn-course')
+    assert exe, "bn-course is not installed: run pip install -e '.[dev]'"
+    return exe
+
+
+def run_cli(*args, cwd=None, env=None, timeout=300):
+    return subprocess.run([bn_course_cmd(), *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, **(env or {})}, timeout=timeout)

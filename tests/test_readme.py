@@ -1,0 +1,32 @@
+"The README is generated from nbs/index.ipynb and shows exactly the commands CI runs."
+import re, subprocess, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT/'README.md').read_text(encoding='utf-8')
+CI = (ROOT/'.ci'/'run').read_text()
+
+
+def sh_blocks(text): return [b.strip() for b in re.findall(r"```sh\n(.*?)```", text, flags=re.S)]
+
+
+def test_readme_matches_index():
+    r = subprocess.run([sys.executable, str(ROOT/'scripts'/'make_readme.py'), '--check'], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_three_commands():
+    blocks = sh_blocks(README)
+    install, run, test, lab = 'pip install -e ".[dev]"', 'bn-course compare', 'OMP_NUM_THREADS=1 nbdev_test && pytest', 'jupyter lab nbs/'
+    for cmd in (install, run, test, lab): assert cmd in blocks, f"README lacks {cmd!r} as a shell block"
+    # CI installs and tests with the very same commands
+    assert f"\n{install}\n" in CI
+    assert f"\n{test} || exit 1\n" in CI
+
+
+def test_readme_links_exist():
+    for target in re.findall(r"\]\((nbs/[^)]+\.ipynb)\)", README):
+        name = Path(target).name
+        if name.startswith(('10_', '11_', '12_', '13_', '20_', '21_')) and not (ROOT/target).exists():
+            continue  # lessons are linked from the syllabus as they land; library pages must exist
+        assert (ROOT/target).exists(), target
