@@ -1,0 +1,93 @@
+#!/usr/bin/env python
+"""Run notebooks top to bottom in a real Jupyter kernel (nbclient, as JupyterLab's "Run All" does), offline.
+
+Each notebook is copied into a temporary directory together with the rest of nbs/ (so relative links, data files and
+`../` paths behave as in nbs/) and executed there; nbs/ is never modified. Prints one line per notebook: pass/fail
+and seconds. Exits non-zero if any notebook raised.
+
+usage: python scripts/run_notebooks.py [NB ...] [--fast] [--timeout 600] [--kernel python3]
+  NB      notebook paths or names (`01_models`, `nbs/01_models.ipynb`); default: every nbs/*.ipynb not starting with _
+  --fast  set IN_TEST=1 and OMP_NUM_THREADS=1 in the kernel's environment (the notebooks scale their work down)"""
+import argparse, os, re, shutil, sys, tempfile, time, traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NBS = ROOT / 'nbs'
+
+def resolve(names):
+    "Map CLI names to notebook paths in nbs/."
+    if not names: return sorted(p for p in NBS.glob('*.ipynb') if not p.name.startswith('_'))
+    out = []
+    for n in names:
+        p = Path(n)
+        if not p.suffix: p = p.with_suffix('.ipynb')
+        if not p.exists(): p = NBS / p.name
+        if not p.exists(): raise SystemExit(f'no such notebook: {n}')
+        out.append(p.resolve())
+    return out
+
+def kernel_env(fast: bool) -> dict:
+    "Environment for the kernel: the repo importable, offline, and (with --fast) the test settings."
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join([str(ROOT)] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p])
+    env.setdefault('MPLBACKEND', 'module://matplotlib_inline.backend_inline')
+    # Offline: fail fast instead of hanging on downloads.
+    for k in ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE'): env[k] = '1'
+    if fast:
+        env['IN_TEST'] = '1'
+        env['OMP_NUM_THREADS'] = '1'
+        env['MKL_NUM_THREADS'] = '1'
+    return env
+
+def run_one(nb_path: Path, workdir: Path, env: dict, timeout: int, kernel: str):
+    "Execute one notebook copy inside `workdir`; returns (ok, seconds, message)."
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+    nb = nbformat.read(workdir / nb_path.name, as_version=4)
+    t = time.time()
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name=kernel, resources={'metadata': {'path': str(workdir)}},
+                       allow_errors=False).execute(env=env)  # env reaches KernelManager.start_kernel
+        ok, msg = True, ''
+    except (CellExecutionError, CellTimeoutError) as e:
+        lines = [l for l in re.sub(r'\x1b\[[0-9;]*m', '', str(e)).splitlines() if l.strip()]
+        ok, msg = False, (lines[-1][:300] if lines else type(e).__name__)
+    except Exception as e:  # kernel died, bad notebook, ...
+        ok, msg = False, f'{type(e).__name__}: {e}'[:300]
+    secs = time.time() - t
+    nbformat.write(nb, workdir / nb_path.name)  # executed copy stays in the temp dir (inspect with --keep)
+    return ok, secs, msg
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('nbs', nargs='*')
+    ap.add_argument('--fast', action='store_true', help='IN_TEST=1, OMP_NUM_THREADS=1 in the kernel')
+    ap.add_argument('--timeout', type=int, default=600, help='seconds per cell')
+    ap.add_argument('--kernel', default='python3')
+    ap.add_argument('--keep', action='store_true', help='keep the temp dir with the executed copies')
+    a = ap.parse_args(argv)
+    paths = resolve(a.nbs)
+    env = kernel_env(a.fast)
+    tmp = Path(tempfile.mkdtemp(prefix='run-notebooks-'))
+    work = tmp / 'nbs'
+    # Copy all of nbs/ (not only the chosen notebooks): notebooks may read sibling files.
+    shutil.copytree(NBS, work, ignore=shutil.ignore_patterns('_docs', '.quarto', '.ipynb_checkpoints', 'runs'))
+    for p in paths:
+        if p.parent != NBS: shutil.copy2(p, work / p.name)
+    results = []
+    try:
+        for p in paths:
+            ok, secs, msg = run_one(p, work, env, a.timeout, a.kernel)
+            results.append((p.name, ok, secs))
+            print(f"{'pass' if ok else 'FAIL'}  {p.name:<28} {secs:6.1f}s" + (f'  {msg}' if msg else ''), flush=True)
+    finally:
+        if a.keep: print(f'executed copies kept in {work}')
+        else: shutil.rmtree(tmp, ignore_errors=True)
+    n_bad = sum(not ok for _, ok, _ in results)
+    print(f"{len(results) - n_bad}/{len(results)} notebooks passed in {sum(s for *_, s in results):.1f}s"
+          + (' (--fast)' if a.fast else ''))
+    return 1 if n_bad else 0
+
+if __name__ == '__main__':
+    sys.exit(main())
