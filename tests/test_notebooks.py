@@ -13,14 +13,11 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 NBS = ROOT / 'nbs'
 NOTEBOOKS = sorted(p for p in NBS.glob('*.ipynb') if not p.name.startswith('_'))
-LESSONS = ['05_lab_bn_vs_plain', '10_gradients', '11_covariate_shift', '12_batchnorm', '13_train_eval',
-           '20_sweeps', '21_ioffe_fig1']
+LESSONS = ['05_lab_bn_vs_plain', '10_gradients', '11_covariate_shift', '12_batchnorm', '13_train_eval']
 MAX_OUTPUT_LINES = 60
 # Known stored-output problems in notebooks owned by others. strict=True: once fixed, the xfail turns into a
 # failure that asks for the entry to be removed here.
-KNOWN_OUTPUT_ISSUES = {
-    '04_cli.ipynb': 'prints a temporary folder path (--out /tmp/...) in the stored output of the "--out is a file" check',
-}
+KNOWN_OUTPUT_ISSUES = {}
 
 def load_yaml(p): return yaml.safe_load(Path(p).read_text(encoding='utf-8'))
 
