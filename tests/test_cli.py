@@ -128,3 +128,29 @@ def test_saved_models_reload(tmp_path):
         assert acc == pytest.approx(m['models'][name]['valid_acc'][-1], abs=1e-9)
         assert loss == pytest.approx(m['models'][name]['valid_loss'][-1], rel=1e-5)
     assert int(load_model(out/'bn.pt')[1].num_batches_tracked) == 2 * (1438 // 32)
+
+
+def test_seeds_format_and_bands(tmp_path):
+    out = tmp_path/'out'
+    r = run_cli('compare', '--dataset', 'digits', '--epochs', '2', '--seeds', '4', '--seed', '3', '--out', out)
+    assert r.returncode == 0, r.stderr
+    m = json.loads((out/'metrics.json').read_text())
+    assert set(m) == KEYS | {'seeds'} and m['seeds'] == [3, 4, 5, 6]
+    assert len(m['epoch_seconds']) == 2
+    for h in m['models'].values():
+        assert h['diverged'] == [False] * 4
+        for k in METRICS - {'diverged'}:
+            assert len(h[k]) == 4 and all(len(run) == 2 and all(math.isfinite(v) for v in run) for run in h[k])
+    # each seed is a real, different run; the first seed matches a plain single-seed run of the same seed
+    assert len({tuple(run) for run in m['models']['plain']['valid_loss']}) == 4
+    single = run_cli('compare', '--dataset', 'digits', '--epochs', '2', '--seed', '3', '--out', tmp_path/'one', '--quiet')
+    assert single.returncode == 0
+    one = json.loads((tmp_path/'one'/'metrics.json').read_text())['models']['plain']['valid_loss']
+    assert one == pytest.approx(m['models']['plain']['valid_loss'][0], abs=1e-4)
+    assert (out/'curves.png').read_bytes()[:4] == b'\x89PNG' and (out/'bn_seed6.pt').exists()
+    assert 'mean ± std' in r.stdout and 'seeds 3–6' in r.stdout
+
+
+def test_seeds_bad_argument(tmp_path):
+    r = run_cli('compare', '--seeds', '0', '--out', tmp_path/'out')
+    assert r.returncode == 2 and '--seeds' in r.stderr and not (tmp_path/'out').exists()
