@@ -154,3 +154,15 @@ def test_seeds_format_and_bands(tmp_path):
 def test_seeds_bad_argument(tmp_path):
     r = run_cli('compare', '--seeds', '0', '--out', tmp_path/'out')
     assert r.returncode == 2 and '--seeds' in r.stderr and not (tmp_path/'out').exists()
+
+
+def test_sweep_command(tmp_path):
+    out = tmp_path/'sw'
+    r = run_cli('sweep', 'placement', '--seeds', '2', '--epochs', '1', '--out', out)
+    assert r.returncode == 0, r.stderr
+    res = json.loads((out/'sweep_placement.json').read_text())
+    assert res['kind'] == 'placement' and res['dataset'] == 'digits' and res['grid'] == ['before', 'after']
+    assert (out/'sweep_placement.png').read_bytes()[:4] == b'\x89PNG'
+    assert 'digits' in r.stdout
+    bad = run_cli('sweep', 'lr', '--values', 'abc', '--out', tmp_path/'bad')
+    assert bad.returncode == 2 and 'usage: bn-course sweep' in bad.stderr and not (tmp_path/'bad').exists()
