@@ -13,7 +13,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 NBS = ROOT / 'nbs'
 NOTEBOOKS = sorted(p for p in NBS.glob('*.ipynb') if not p.name.startswith('_'))
-LESSONS = ['05_lab_bn_vs_plain', '10_gradients', '11_covariate_shift', '12_batchnorm', '13_train_eval']
+LESSONS = ['05_lab_bn_vs_plain', '10_gradients', '11_covariate_shift', '12_batchnorm', '13_train_eval', '20_sweeps',
+           '21_ioffe_fig1']
 MAX_OUTPUT_LINES = 60
 # Known stored-output problems in notebooks owned by others. strict=True: once fixed, the xfail turns into a
 # failure that asks for the entry to be removed here.
