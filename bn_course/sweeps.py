@@ -206,8 +206,8 @@ def save_sweep(result: dict, out_dir) -> dict:
     "Write `sweep_<kind>.json` and `sweep_<kind>.png` into `out_dir` atomically; returns their paths."
     out = Path(out_dir)
     paths = {'json': out / f"sweep_{result['kind']}.json", 'png': out / f"sweep_{result['kind']}.png"}
-    save_json(result, paths['json'])
     fig = plot_sweep(result)
     try: save_figure(fig, paths['png'])
     finally: plt.close(fig)
+    save_json(result, paths['json'])  # last, as `bn-course compare` does: its presence means everything was written
     return paths
