@@ -11,7 +11,7 @@ import numpy as np
 import matplotlib
 import matplotlib.pyplot as plt
 
-from .data import Data
+from .data import dataset_label, Data
 from .models import MLP
 from .training import set_seed, train_models, save_json
 from .stacked import can_stack, train_stacked
@@ -123,7 +123,7 @@ def setting_stats(run: dict, metric: str = 'valid_acc') -> dict:
 
 _TITLES = {'lr': 'learning rate', 'batch_size': 'batch size', 'placement': 'BN placement'}
 
-def _label(result): return f"{result['dataset']} (fallback: MNIST unavailable)" if result.get('fallback') else result['dataset']
+def _label(result): return dataset_label(result['dataset'], result.get('fallback'))
 
 def _subtitle(result):
     c = result['config']
