@@ -53,6 +53,9 @@ def make_parser() -> argparse.ArgumentParser:
     c.add_argument('--out', type=Path, default=Path('bn_compare'), help="output folder (default: ./bn_compare/)")
     c.add_argument('--seeds', type=_positive_int, default=None, metavar='K',
                    help="train K seeds (--seed … --seed+K-1) of both models together; plot mean ± std bands")
+    c.add_argument('--compile', action='store_true',
+                   help="torch.compile the training step: faster epochs after a one-time compile (cached on disk for "
+                        "later runs); needs a C++ compiler, else trains without it (same math)")
     c.add_argument('--quiet', action='store_true', help="no progress bar, no summary table")
     w = sub.add_parser('sweep', help="sweep a setting (learning rate, batch size or BN placement) over seeds; write JSON and PNG",
                        description="Train BN and its alternatives over a grid of one setting for several seeds (see the sweeps notebook).")
@@ -109,7 +112,10 @@ def compare(args) -> dict:
     from bn_course.training import save_json
     out = args.out
     _preflight(args)
-    kw = dict(epochs=args.epochs, bs=args.batch_size, lr=args.lr, seed=args.seed, device=args.device, progress=not args.quiet)
+    if args.compile:  # torch's CUDA wheels log a "No CUDA runtime" notice when compiling on a machine without a GPU
+        import logging; logging.getLogger('torch.utils.cpp_extension').setLevel(logging.ERROR)
+    kw = dict(epochs=args.epochs, bs=args.batch_size, lr=args.lr, seed=args.seed, device=args.device, progress=not args.quiet,
+              compile=args.compile)
     with _loud_warnings():
         if args.seeds:
             from bn_course.stacked import run_seeds

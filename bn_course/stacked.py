@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_stacked.ipynb #3ff558aa
 from __future__ import annotations
-import math, sys, time
+import functools, math, sys, time, warnings
 
 import torch
 import torch.nn.functional as F
@@ -178,33 +178,57 @@ class StackedMLP(nn.Module):
                 b.num_batches_tracked.fill_(self.counts[k] + self.steps)
 
 class StackedOptimizer:
-    "Adam (torch's fused kernel, called once for all parameters) or SGD on the gradients `StackedMLP.loss_and_grads` returns."
-    def __init__(self, params, lr: float, kind: str = 'adam', betas=(0.9, 0.999), eps: float = 1e-8):
+    "Adam or SGD on the gradients `StackedMLP.loss_and_grads` returns; Adam by torch's fused kernel, called once for all parameters."
+    def __init__(self, params, lr: float, kind: str = 'adam', betas=(0.9, 0.999), eps: float = 1e-8, fused: bool | None = None):
         if kind not in ('adam', 'sgd'): raise ValueError(f"unknown optimizer {kind!r}: choose adam or sgd")
         self.params, self.lr, self.kind, self.betas, self.eps = [p for p in params if p.requires_grad], lr, kind, betas, eps
-        if kind == 'adam' and hasattr(torch, '_fused_adam_'):
+        # fused=False: Adam as plain tensor operations, which torch.compile can trace (it cannot trace the fused kernel)
+        self.fused = hasattr(torch, '_fused_adam_') if fused is None else fused
+        if kind == 'adam':
             self.m = [torch.zeros_like(p) for p in self.params]
             self.v = [torch.zeros_like(p) for p in self.params]
             self.t = torch.zeros((), dtype=torch.float32, device=self.params[0].device)  # one step count shared by all
-            self.ts = [self.t] * len(self.params)
-        elif kind == 'adam': self.opt = torch.optim.Adam(self.params, lr=lr, betas=betas, eps=eps)  # torch without the kernel
 
     @torch.no_grad()
     def step(self, grads: dict):
         gs = [grads[p] for p in self.params]
         if self.kind == 'sgd': return torch._foreach_add_(self.params, gs, alpha=-self.lr)
-        if hasattr(self, 'opt'):
-            for p, g in zip(self.params, gs): p.grad = g
-            return self.opt.step()
         self.t.add_(1)
-        # the kernel behind torch.optim.Adam(fused=True), called once, without the optimizer's per-call Python overhead
-        torch._fused_adam_(self.params, gs, self.m, self.v, [], self.ts, lr=self.lr, beta1=self.betas[0],
-                           beta2=self.betas[1], weight_decay=0., eps=self.eps, amsgrad=False, maximize=False)
+        b1, b2 = self.betas
+        if self.fused:  # the kernel behind torch.optim.Adam(fused=True), called once, without the optimizer's Python overhead
+            return torch._fused_adam_(self.params, gs, self.m, self.v, [], [self.t] * len(gs), lr=self.lr, beta1=b1,
+                                      beta2=b2, weight_decay=0., eps=self.eps, amsgrad=False, maximize=False)
+        step_size, bc2_sqrt = self.lr / (1 - b1 ** self.t), (1 - b2 ** self.t).sqrt()   # torch.optim.Adam's bias corrections
+        for p, g, m, v in zip(self.params, gs, self.m, self.v):
+            m.lerp_(g, 1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            p.sub_(step_size * m / (v.sqrt() / bc2_sqrt + self.eps))
 
 # %% ../nbs/06_stacked.ipynb #be120522
+def _train_step(sm: StackedMLP, opt: StackedOptimizer, x, y, eye, idx, need_loss: bool = True):
+    "One step of every model on the rows `idx` of `(x, y)`, `(B,)` shared or `(K, B)` per model: the losses (or None)."
+    yb = y[idx]
+    losses, grads = sm.loss_and_grads(x[idx], yb, eye[yb], need_loss)
+    opt.step(grads)
+    return losses
+
+@functools.cache
+def _compiled_step():
+    "`_train_step` compiled by `torch.compile`, made on first use (importing the compiler takes a second)."
+    return torch.compile(_train_step, dynamic=False)  # every batch has the same shape
+
+def _try_compiled(sm: StackedMLP, opt: StackedOptimizer, *args):
+    "The compiled step's first call, which compiles it: the losses, or None (with a warning) when compiling fails."
+    fused, opt.fused = opt.fused, False  # the compiler fuses Adam's tensor operations itself; it cannot trace torch's fused kernel
+    try: return _compiled_step()(sm, opt, *args)
+    except RuntimeError as e:  # no C++ compiler, unsupported platform, ...: raised while compiling, before anything ran
+        opt.fused = fused
+        warnings.warn(f"torch.compile failed ({type(e).__name__}: {str(e).strip().splitlines()[0]}); "
+                      "training without it: same math, slower", stacklevel=3)
+
 def train_stacked(models: dict, data: Data, epochs: int = 10, bs: int = 32, lr: float = 0.01, seed: int = 1,
                   optimizer: str = 'adam', device: str = 'auto', progress: bool = True, shuffle_seeds: dict | None = None,
-                  check_every: int = 20) -> Comparison:
+                  check_every: int = 20, compile: bool = False) -> Comparison:
     "Like `train_models`, but all models train as one `StackedMLP`; `shuffle_seeds` gives each model its own batch order."
     if not models: raise ValueError("train_stacked needs at least one model")
     if epochs < 1: raise ValueError(f"epochs must be at least 1, got {epochs}")
@@ -223,26 +247,28 @@ def train_stacked(models: dict, data: Data, epochs: int = 10, bs: int = 32, lr: 
     K, n, n_batches = len(names), len(data.x_train), data.n_batches(bs)
     if n_batches == 0: raise ValueError(f"batch size {bs} is larger than the {n} training images of {data.label}")
     eye = torch.eye(sm.sizes[-1], device=dev)
+    step, compiled, compile_secs = _train_step, False, None
     hist, secs = {nm: History() for nm in names}, []
     bar = tqdm(range(epochs), desc=f'training {K} models on {data.label}', disable=not progress, file=sys.stderr, leave=False)
     for epoch in bar:
         sm.train()
         t0 = time.perf_counter()
         perms = torch.stack([torch.randperm(n, generator=gens[s]) for s in groups]).to(dev)
-        if len(groups) == 1: xs, ys = data.x_train[perms[0]], data.y_train[perms[0]]; hot = eye[ys]
-        for i in range(n_batches):
-            if len(groups) == 1:                       # all models share the batch: x (B, F), y (B,)
-                xb, yb, onehot = xs[i*bs:(i+1)*bs], ys[i*bs:(i+1)*bs], hot[i*bs:(i+1)*bs]
-            else:                                      # each model its own batch: x (K, B, F), y (K, B)
-                idx = perms[:, i*bs:(i+1)*bs][which]
-                xb, yb = data.x_train[idx], data.y_train[idx]
-                onehot = eye[yb]
-            check = i % check_every == 0
-            losses, grads = sm.loss_and_grads(xb, yb, onehot, need_loss=check)
-            opt.step(grads)
-            if check:
-                for nm, v in zip(names, losses.tolist()):
-                    if not math.isfinite(v): hist[nm].diverged = True
+        with torch.no_grad():  # the backward pass is written by hand: autograd would only record what nobody reads
+            for i in range(n_batches):
+                # rows of the batch: (B,) when all models share it, else (K, B), each model its own
+                idx = perms[0, i*bs:(i+1)*bs] if len(groups) == 1 else perms[:, i*bs:(i+1)*bs][which]
+                check, args = i % check_every == 0, (sm, opt, data.x_train, data.y_train, eye, idx)
+                if compile and compile_secs is None:   # the first call compiles: seconds, cached on disk for later runs
+                    t1 = time.perf_counter()
+                    losses = _try_compiled(*args)
+                    compile_secs, compiled = time.perf_counter() - t1, losses is not None
+                    if compiled: step = _compiled_step()
+                    else: losses = step(*args, need_loss=check)
+                else: losses = step(*args, need_loss=check or compiled)  # compiled: always the loss, one graph
+                if check:
+                    for nm, v in zip(names, losses.tolist()):
+                        if not math.isfinite(v): hist[nm].diverged = True
         sm.steps += n_batches
         if dev.type == 'cuda': torch.cuda.synchronize()
         secs.append(time.perf_counter() - t0)
@@ -252,11 +278,12 @@ def train_stacked(models: dict, data: Data, epochs: int = 10, bs: int = 32, lr: 
     config = dict(epochs=epochs, batch_size=bs, lr=lr, optimizer=optimizer, seed=seed, device=str(dev),
                   steps_per_epoch=n_batches, n_train=n, n_test=len(data.x_test),
                   models={nm: models[nm].config for nm in names})
+    if compile: config.update(compiled=compiled, compile_seconds=compile_secs)
     return Comparison(data.name, data.fallback, config, secs, hist)
 
 # %% ../nbs/06_stacked.ipynb #a59ee4ba
 def run_seeds(dataset: str = 'mnist', data_dir=None, n_seeds: int = 5, epochs: int = 10, bs: int = 32, lr: float = 0.01,
-              seed: int = 1, device: str = 'auto', progress: bool = True, download: bool | None = None):
+              seed: int = 1, device: str = 'auto', progress: bool = True, download: bool | None = None, compile: bool = False):
     "The lab for seeds `seed … seed+n_seeds−1`, all BN and plain models trained as one stack: `(result dict, models)`."
     from bn_course.data import load_data
     from bn_course.models import lab_models
@@ -268,7 +295,7 @@ def run_seeds(dataset: str = 'mnist', data_dir=None, n_seeds: int = 5, epochs: i
         set_seed(s)
         for name, m in lab_models(data.n_features).items(): models[f'{name}/{s}'], shuffle[f'{name}/{s}'] = m, s
     comp = train_stacked(models, data, epochs=epochs, bs=bs, lr=lr, seed=seed, device=device, progress=progress,
-                         shuffle_seeds=shuffle)
+                         shuffle_seeds=shuffle, compile=compile)
     res = comp.to_dict()
     res['seeds'] = seeds
     res['config'].update(seeds=seeds, models={n: models[f'{n}/{seed}'].config for n in ('bn', 'plain')})

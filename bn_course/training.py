@@ -185,12 +185,14 @@ def train_models(models: dict, data: Data, epochs: int = 10, bs: int = 32, lr: f
 # %% ../nbs/02_training.ipynb #5ee02e05
 def run_comparison(dataset: str = 'mnist', data_dir=None, epochs: int = 10, bs: int = 32, lr: float = 0.01,
                    seed: int = 1, device: str = 'auto', progress: bool = True, download: bool | None = None,
-                   fast: bool = False):
+                   fast: bool = False, compile: bool = False):
     "The seed lab, BN vs no BN: returns `(Comparison, models)`; MNIST falls back to digits when unavailable."
+    if compile and not fast: raise ValueError("compile=True needs fast=True: only the stacked loop is compiled")
     data = load_data(dataset, data_dir, download=download)
     set_seed(seed)
     models = lab_models(data.n_features)
     if fast:  # both models in one stacked step: same math, see the stacked notebook
         from bn_course.stacked import train_stacked
-        return train_stacked(models, data, epochs=epochs, bs=bs, lr=lr, seed=seed, device=device, progress=progress), models
+        return train_stacked(models, data, epochs=epochs, bs=bs, lr=lr, seed=seed, device=device, progress=progress,
+                             compile=compile), models
     return train_models(models, data, epochs=epochs, bs=bs, lr=lr, seed=seed, device=device, progress=progress), models

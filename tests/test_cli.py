@@ -38,7 +38,7 @@ def test_digits_run(tmp_path):
     r = run_cli('compare', '--dataset', 'digits', '--epochs', '3', '--out', out)
     assert r.returncode == 0, r.stderr
     m = check_metrics(out/'metrics.json', 'digits', 3)
-    assert m['fallback'] is None
+    assert m['fallback'] is None and 'compiled' not in m['config']  # the foundation's format, unchanged without --compile
     assert m['config']['batch_size'] == 32 and m['config']['lr'] == 0.01 and m['config']['seed'] == 1
     assert m['models']['bn']['valid_acc'][-1] > 0.9 and m['models']['plain']['valid_acc'][-1] > 0.85
     assert (out/'curves.png').read_bytes()[:4] == b'\x89PNG'
@@ -149,6 +149,23 @@ def test_seeds_format_and_bands(tmp_path):
     assert one == pytest.approx(m['models']['plain']['valid_loss'][0], abs=1e-4)
     assert (out/'curves.png').read_bytes()[:4] == b'\x89PNG' and (out/'bn_seed6.pt').exists()
     assert 'mean ± std' in r.stdout and 'seeds 3–6' in r.stdout
+
+
+def test_compile(tmp_path):
+    "--compile trains with torch.compile: same numbers as without (to float tolerance), compile time recorded apart."
+    runs = {}
+    for name, extra in (('eager', []), ('compiled', ['--compile']), ('seeds', ['--compile', '--seeds', '2'])):
+        r = run_cli('compare', '--dataset', 'digits', '--epochs', '2', '--seed', '3', '--out', tmp_path/name, '--quiet', *extra)
+        assert r.returncode == 0, r.stderr
+        runs[name] = json.loads((tmp_path/name/'metrics.json').read_text())
+        assert 'torch.compile failed' not in r.stderr
+    c = runs['compiled']['config']
+    assert c['compiled'] is True and 0 < c['compile_seconds'] <= runs['compiled']['epoch_seconds'][0]
+    assert runs['seeds']['config']['compiled'] is True and runs['seeds']['seeds'] == [3, 4]
+    plain = runs['eager']['models']['plain']['valid_loss']
+    assert runs['compiled']['models']['plain']['valid_loss'] == pytest.approx(plain, abs=1e-4)
+    assert runs['seeds']['models']['plain']['valid_loss'][0] == pytest.approx(plain, abs=1e-4)
+    assert runs['compiled']['models']['bn']['valid_loss'] == pytest.approx(runs['eager']['models']['bn']['valid_loss'], abs=0.02)
 
 
 def test_seeds_bad_argument(tmp_path):
