@@ -178,27 +178,33 @@ class StackedMLP(nn.Module):
                 b.num_batches_tracked.fill_(self.counts[k] + self.steps)
 
 class StackedOptimizer:
-    "Adam or SGD on the gradients `StackedMLP.loss_and_grads` returns; Adam by torch's fused kernel, called once for all parameters."
+    "Adam or SGD on the gradients `StackedMLP.loss_and_grads` returns: torch's fused kernels, or (`fused=False`) plain tensor operations."
     def __init__(self, params, lr: float, kind: str = 'adam', betas=(0.9, 0.999), eps: float = 1e-8, fused: bool | None = None):
         if kind not in ('adam', 'sgd'): raise ValueError(f"unknown optimizer {kind!r}: choose adam or sgd")
         self.params, self.lr, self.kind, self.betas, self.eps = [p for p in params if p.requires_grad], lr, kind, betas, eps
-        # fused=False: Adam as plain tensor operations, which torch.compile can trace (it cannot trace the fused kernel)
+        # fused=False: what torch.compile can trace (it cannot trace the fused Adam kernel)
         self.fused = hasattr(torch, '_fused_adam_') if fused is None else fused
+        dev = self.params[0].device
+        self.lr_t = torch.tensor(lr, dtype=torch.float64, device=dev)  # a tensor: compiled once, not once per rate
         if kind == 'adam':
             self.m = [torch.zeros_like(p) for p in self.params]
             self.v = [torch.zeros_like(p) for p in self.params]
-            self.t = torch.zeros((), dtype=torch.float32, device=self.params[0].device)  # one step count shared by all
+            self.t = torch.zeros((), dtype=torch.float32, device=dev)  # one step count shared by all
 
     @torch.no_grad()
     def step(self, grads: dict):
         gs = [grads[p] for p in self.params]
-        if self.kind == 'sgd': return torch._foreach_add_(self.params, gs, alpha=-self.lr)
+        if self.kind == 'sgd':
+            if self.fused: return torch._foreach_add_(self.params, gs, alpha=-self.lr)
+            for p, g in zip(self.params, gs): p.sub_(g * self.lr_t)
+            return
         self.t.add_(1)
         b1, b2 = self.betas
         if self.fused:  # the kernel behind torch.optim.Adam(fused=True), called once, without the optimizer's Python overhead
             return torch._fused_adam_(self.params, gs, self.m, self.v, [], [self.t] * len(gs), lr=self.lr, beta1=b1,
                                       beta2=b2, weight_decay=0., eps=self.eps, amsgrad=False, maximize=False)
-        step_size, bc2_sqrt = self.lr / (1 - b1 ** self.t), (1 - b2 ** self.t).sqrt()   # torch.optim.Adam's bias corrections
+        t = self.t.double()  # torch.optim.Adam's bias corrections, in double precision as its Python floats are
+        step_size, bc2_sqrt = self.lr_t / (1 - b1 ** t), (1 - b2 ** t).sqrt()
         for p, g, m, v in zip(self.params, gs, self.m, self.v):
             m.lerp_(g, 1 - b1)
             v.mul_(b2).addcmul_(g, g, value=1 - b2)
@@ -215,16 +221,31 @@ def _train_step(sm: StackedMLP, opt: StackedOptimizer, x, y, eye, idx, need_loss
 @functools.cache
 def _compiled_step():
     "`_train_step` compiled by `torch.compile`, made on first use (importing the compiler takes a second)."
-    return torch.compile(_train_step, dynamic=False)  # every batch has the same shape
+    # fullgraph: one graph or an error, so a failure comes before any of the step has run; dynamic=False: the shapes
+    # are fixed within a run, and another run with other shapes (dataset, models) compiles a graph of its own
+    return torch.compile(_train_step, dynamic=False, fullgraph=True)
+
+def _no_compile(opt: StackedOptimizer, fused: bool, e: Exception):
+    "Warn that compiling failed and set `opt` back for the uncompiled step; returns None."
+    opt.fused = fused
+    why = str(e).strip().splitlines()[0] if str(e).strip() else ''
+    if type(e).__name__ == 'FailOnRecompileLimitHit':
+        why = "this process has compiled the step for too many other settings already (torch._dynamo.config.recompile_limit)"
+    warnings.warn(f"torch.compile failed ({type(e).__name__}: {why}); training without it: same math, slower", stacklevel=4)
 
 def _try_compiled(sm: StackedMLP, opt: StackedOptimizer, *args):
     "The compiled step's first call, which compiles it: the losses, or None (with a warning) when compiling fails."
+    import torch._dynamo
+    exc, cfg = torch._dynamo.exc, torch._dynamo.config
     fused, opt.fused = opt.fused, False  # the compiler fuses Adam's tensor operations itself; it cannot trace torch's fused kernel
-    try: return _compiled_step()(sm, opt, *args)
-    except RuntimeError as e:  # no C++ compiler, unsupported platform, ...: raised while compiling, before anything ran
-        opt.fused = fused
-        warnings.warn(f"torch.compile failed ({type(e).__name__}: {str(e).strip().splitlines()[0]}); "
-                      "training without it: same math, slower", stacklevel=3)
+    try: step = _compiled_step()
+    except RuntimeError as e: return _no_compile(opt, fused, e)  # torch.compile unsupported here (e.g. a Python too new for it)
+    # past cfg.recompile_limit graphs of one function, dynamo would run it uncompiled in silence: make that an error
+    strict = {k: True for k in ('fail_on_recompile_limit_hit', 'fail_on_cache_limit_hit') if hasattr(cfg, k)}
+    try:
+        with cfg.patch(**strict): return step(sm, opt, *args)
+    except (exc.TorchDynamoException, getattr(exc, 'FailOnRecompileLimitHit', exc.TorchDynamoException)) as e:
+        return _no_compile(opt, fused, e)  # no C++ compiler, a graph break, ...: raised before any of the step ran
 
 def train_stacked(models: dict, data: Data, epochs: int = 10, bs: int = 32, lr: float = 0.01, seed: int = 1,
                   optimizer: str = 'adam', device: str = 'auto', progress: bool = True, shuffle_seeds: dict | None = None,
