@@ -191,31 +191,40 @@ class StackedOptimizer:
             self.v = [torch.zeros_like(p) for p in self.params]
             self.t = torch.zeros((), dtype=torch.float32, device=dev)  # one step count shared by all
 
+    def corrections(self, n: int) -> torch.Tensor:
+        "Adam's step size lr/(1−β₁ᵗ) and its √(1−β₂ᵗ) for the next `n` steps, `(n, 2)`, worked out in double precision."
+        b1, b2 = self.betas
+        t = self.t.double() + torch.arange(1, n + 1, dtype=torch.float64, device=self.t.device)
+        return torch.stack([self.lr_t / (1 - b1 ** t), (1 - b2 ** t).sqrt()], 1).float()
+
     @torch.no_grad()
-    def step(self, grads: dict):
+    def step(self, grads: dict, correction: torch.Tensor | None = None):
+        "One update. `correction`: this step's row of `corrections`, for Adam with `fused=False` (else worked out here)."
         gs = [grads[p] for p in self.params]
         if self.kind == 'sgd':
             if self.fused: return torch._foreach_add_(self.params, gs, alpha=-self.lr)
             for p, g in zip(self.params, gs): p.sub_(g * self.lr_t)
             return
-        self.t.add_(1)
         b1, b2 = self.betas
         if self.fused:  # the kernel behind torch.optim.Adam(fused=True), called once, without the optimizer's Python overhead
+            self.t.add_(1)
             return torch._fused_adam_(self.params, gs, self.m, self.v, [], [self.t] * len(gs), lr=self.lr, beta1=b1,
                                       beta2=b2, weight_decay=0., eps=self.eps, amsgrad=False, maximize=False)
-        t = self.t.double()  # torch.optim.Adam's bias corrections, in double precision as its Python floats are
-        step_size, bc2_sqrt = self.lr_t / (1 - b1 ** t), (1 - b2 ** t).sqrt()
+        # torch.optim.Adam's formula; compiled, a correction computed inside the step would be redone for every vector
+        # of every parameter (powers included), so the compiled loop passes it in
+        step_size, bc2_sqrt = correction if correction is not None else self.corrections(1)[0]
+        self.t.add_(1)
         for p, g, m, v in zip(self.params, gs, self.m, self.v):
             m.lerp_(g, 1 - b1)
             v.mul_(b2).addcmul_(g, g, value=1 - b2)
             p.sub_(step_size * m / (v.sqrt() / bc2_sqrt + self.eps))
 
 # %% ../nbs/06_stacked.ipynb #be120522
-def _train_step(sm: StackedMLP, opt: StackedOptimizer, x, y, eye, idx, need_loss: bool = True):
+def _train_step(sm: StackedMLP, opt: StackedOptimizer, x, y, eye, idx, correction=None, need_loss: bool = True):
     "One step of every model on the rows `idx` of `(x, y)`, `(B,)` shared or `(K, B)` per model: the losses (or None)."
     yb = y[idx]
     losses, grads = sm.loss_and_grads(x[idx], yb, eye[yb], need_loss)
-    opt.step(grads)
+    opt.step(grads, correction)
     return losses
 
 @functools.cache
@@ -275,11 +284,13 @@ def train_stacked(models: dict, data: Data, epochs: int = 10, bs: int = 32, lr: 
         sm.train()
         t0 = time.perf_counter()
         perms = torch.stack([torch.randperm(n, generator=gens[s]) for s in groups]).to(dev)
+        if compile and optimizer == 'adam': corr = opt.corrections(n_batches)  # for the compiled step (see StackedOptimizer)
         with torch.no_grad():  # the backward pass is written by hand: autograd would only record what nobody reads
             for i in range(n_batches):
                 # rows of the batch: (B,) when all models share it, else (K, B), each model its own
                 idx = perms[0, i*bs:(i+1)*bs] if len(groups) == 1 else perms[:, i*bs:(i+1)*bs][which]
                 check, args = i % check_every == 0, (sm, opt, data.x_train, data.y_train, eye, idx)
+                if compile and optimizer == 'adam': args += (corr[i],)
                 if compile and compile_secs is None:   # the first call compiles: seconds, cached on disk for later runs
                     t1 = time.perf_counter()
                     losses = _try_compiled(*args)
