@@ -2,7 +2,8 @@
 
 - the Quarto config: top-level `_quarto.yml` (shared settings) and `nbs/_quarto.yml` (the project nbdev renders)
   agree, `nbs/nbdev.yml` is exactly what nbdev would regenerate, and the sidebar lists every notebook exactly once;
-- stored outputs: no errors, no machine paths or user names, no walls of log output, a figure in every lesson;
+- stored outputs: no errors, no machine paths or user names, no walls of log output, a figure in every lesson,
+  and a Quarto `#| fig-alt:` (alt text for the docs) on every cell that stores an image;
 - `scripts/run_notebooks.py` runs notebooks in a real kernel (two quick ones, `--fast`)."""
 import getpass, hashlib, json, os, re, subprocess, sys
 from pathlib import Path
@@ -130,6 +131,49 @@ def test_lesson_has_a_figure(name):
     n_img = sum(any(k.startswith('image/') for k in o.get('data', {}))
                 for c in nb['cells'] for o in c.get('outputs', []))
     assert n_img >= 1, f'{name} has no stored figure'
+
+QUARTO_OPTION = re.compile(r'\s*#\s*\|\s*[\w|-]+\s*:')  # nbdev.process._quarto_re: the `#|` lines nbdev hands to Quarto
+
+def cell_options(src):
+    "The Quarto options of a code cell as Quarto gets them from nbdev: leading `#| key: value` lines, parsed as YAML."
+    lines = src.splitlines()
+    head = lines[:next((i for i, l in enumerate(lines) if not re.match(r'\s*#\s*\|', l)), len(lines))]
+    return yaml.safe_load('\n'.join(re.sub(r'^\s*#\s*\|\s?', '', l) for l in head if QUARTO_OPTION.match(l))) or {}
+
+def figure_alt_problems(nb):
+    "Cells whose stored outputs include an image/png but whose options lack a usable `fig-alt`."
+    problems = []
+    for i, c in enumerate(nb['cells']):
+        if c['cell_type'] != 'code': continue
+        n_png = sum('image/png' in o.get('data', {}) for o in c.get('outputs', []))
+        if not n_png: continue
+        src = ''.join(c['source'])
+        try: opts = cell_options(src)
+        except yaml.YAMLError as e: problems.append(f'cell {i}: cell options are not valid YAML ({e.problem})'); continue
+        alt = opts.get('fig-alt')
+        alts = alt if isinstance(alt, list) else [alt]  # Quarto: a string, or one string per figure
+        if 'fig-alt' not in opts: problems.append(f'cell {i}: {n_png} image(s) and no `#| fig-alt:` line')
+        elif not all(isinstance(a, str) and a.strip() for a in alts): problems.append(f'cell {i}: empty or non-text fig-alt')
+        elif isinstance(alt, list) and len(alt) != n_png: problems.append(f'cell {i}: {len(alt)} alt texts for {n_png} images')
+    return problems
+
+@pytest.mark.parametrize('nb_path', NOTEBOOKS, ids=lambda p: p.name)
+def test_figures_have_alt_text(nb_path):
+    "Every code cell that stores an image/png output carries a Quarto `#| fig-alt:` option, so the docs' <img> has alt text."
+    problems = figure_alt_problems(json.loads(nb_path.read_text(encoding='utf-8')))
+    assert not problems, f'{nb_path.name}: ' + '; '.join(problems)
+
+def test_figure_alt_check_flags_missing_alt():
+    "The check above flags a figure without fig-alt, a fig-alt below the code, bad YAML and a list of the wrong length."
+    png = [{'output_type': 'display_data', 'data': {'image/png': 'iVBOR', 'text/plain': '<Figure>'}, 'metadata': {}}]
+    def cell(src, outs=png): return {'cell_type': 'code', 'source': src, 'outputs': outs}
+    def check(*cells): return figure_alt_problems({'cells': list(cells)})
+    assert check(cell('#| slow\n#| fig-alt: "그림 / A plot"\nplt.plot([1])'), cell('#| fig-alt: "x"\nprint(1)', outs=[])) == []
+    assert check(cell('print(1)', outs=[]), cell('plt.plot([1])')) == ['cell 1: 1 image(s) and no `#| fig-alt:` line']
+    assert check(cell('#| slow\nplt.plot([1])\n#| fig-alt: "too late"')) == ['cell 0: 1 image(s) and no `#| fig-alt:` line']
+    assert check(cell('#| fig-alt: ["a", "b"]\nplt.plot([1])')) == ['cell 0: 2 alt texts for 1 images']
+    assert check(cell('#| fig-alt: ""\nplt.plot([1])')) == ['cell 0: empty or non-text fig-alt']
+    assert check(cell('#| fig-alt: "a "quoted" word"\nplt.plot([1])'))[0].startswith('cell 0: cell options are not valid YAML')
 
 def test_lessons_end_with_exercises():
     "Lessons carry an exercises section with a folded solution cell."
