@@ -4,6 +4,7 @@
   agree, `nbs/nbdev.yml` is exactly what nbdev would regenerate, and the sidebar lists every notebook exactly once;
 - stored outputs: no errors, no machine paths or user names, no walls of log output, a figure in every lesson,
   and a Quarto `#| fig-alt:` (alt text for the docs) on every cell that stores an image;
+- imports in their own cells, as nbdev's docs processing needs;
 - `scripts/run_notebooks.py` runs notebooks in a real kernel (two quick ones, `--fast`)."""
 import getpass, hashlib, json, os, re, subprocess, sys
 from pathlib import Path
@@ -174,6 +175,34 @@ def test_figure_alt_check_flags_missing_alt():
     assert check(cell('#| fig-alt: ["a", "b"]\nplt.plot([1])')) == ['cell 0: 2 alt texts for 1 images']
     assert check(cell('#| fig-alt: ""\nplt.plot([1])')) == ['cell 0: empty or non-text fig-alt']
     assert check(cell('#| fig-alt: "a "quoted" word"\nplt.plot([1])'))[0].startswith('cell 0: cell options are not valid YAML')
+
+_EXPORTED = re.compile(r'^#\|\s*(export|exports|exporti|exec_doc)\b', re.M)
+
+def mixed_import_cells(nb) -> list:
+    """Indices of code cells that import and also run code: nbdev's docs step (nbdev_proc_nbs, before Quarto) executes
+    every cell with an import, alone, so such a cell fails there (a NameError) or trains a model in the middle of a docs build."""
+    import ast
+    bad = []
+    for i, c in enumerate(nb['cells']):
+        src = ''.join(c['source'])
+        if c['cell_type'] != 'code' or _EXPORTED.search(src): continue  # exported cells run there anyway, in order
+        try: tree = ast.parse('\n'.join(l for l in src.splitlines() if not l.lstrip().startswith(('%', '!'))))
+        except SyntaxError: continue
+        nodes = list(ast.walk(tree))
+        if any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in nodes) and any(isinstance(n, (ast.Expr, ast.Assign)) for n in nodes):
+            bad.append(i)
+    return bad
+
+@pytest.mark.parametrize('nb_path', NOTEBOOKS, ids=lambda p: p.name)
+def test_imports_in_their_own_cells(nb_path):
+    "No cell mixes imports with other code (the rule nbdev's docs processing relies on; see its FAQ)."
+    bad = mixed_import_cells(json.loads(nb_path.read_text(encoding='utf-8')))
+    assert not bad, f'{nb_path.name}: cells {bad} import and run code; move the imports into a cell of their own'
+
+def test_mixed_import_check_flags_mixing():
+    def nb(*srcs): return {'cells': [{'cell_type': 'code', 'source': s} for s in srcs]}
+    assert mixed_import_cells(nb('import math\nfrom x import y', 'x = 1\nprint(x)', '#| export\nimport os\nA = 1')) == []
+    assert mixed_import_cells(nb('import math', 'import copy\nm2 = copy.deepcopy(m)', '#| hide\nfrom a import b\nb()')) == [1, 2]
 
 def test_lessons_end_with_exercises():
     "Lessons carry an exercises section with a folded solution cell."
