@@ -6,6 +6,7 @@
 from __future__ import annotations
 import torch
 from torch import nn, Tensor
+from .diagnostics import Hooks
 
 # %% auto #0
 __all__ = ['BatchNormFunction', 'batch_norm', 'BatchNorm1d', 'Recorder']
@@ -19,9 +20,13 @@ def _per_channel(t: Tensor, x: Tensor) -> Tensor:
     "Reshape a (C,) tensor to broadcast against `x`: (1, C) or (1, C, 1)."
     return t.view(1, -1, *([1] * (x.ndim - 2)))
 
+def _values_per_channel(x: Tensor) -> int:
+    "How many values each channel's statistics are taken over: N, or N·L."
+    return x.numel() // x.shape[1]
+
 def _check_batch_size(x: Tensor):
     "Training needs at least two values per channel, or the batch variance is 0 (the same check and message as torch)."
-    if x.numel() // x.shape[1] == 1:
+    if _values_per_channel(x) == 1:
         raise ValueError(f"Expected more than 1 value per channel when training, got input size {x.size()}")
 
 class BatchNormFunction(torch.autograd.Function):
@@ -41,7 +46,7 @@ class BatchNormFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, dy):
         x_hat, invstd, weight = ctx.saved_tensors
-        dims, m = _reduce_dims(dy), dy.numel() // dy.shape[1]
+        dims, m = _reduce_dims(dy), _values_per_channel(dy)
         dweight = (dy * x_hat).sum(dims) if weight is not None else None
         dbias = dy.sum(dims) if ctx.has_bias else None
         dx_hat = dy if weight is None else dy * _per_channel(weight, dy)
@@ -57,7 +62,7 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
         _check_batch_size(x)
         if running_mean is not None or running_var is not None:
             with torch.no_grad():
-                dims, m = _reduce_dims(x), x.numel() // x.shape[1]
+                dims = _reduce_dims(x)
                 if running_mean is not None: running_mean.lerp_(x.mean(dims).to(running_mean.dtype), momentum)
                 # the running variance is updated with the UNBIASED batch variance, m/(m-1) · biased
                 if running_var is not None: running_var.lerp_(x.var(dims, correction=1).to(running_var.dtype), momentum)
@@ -108,15 +113,14 @@ class BatchNorm1d(nn.Module):
             self.num_batches_tracked.add_(1)
             if momentum is None: momentum = 1.0 / float(self.num_batches_tracked)  # cumulative moving average
         use_batch_stats = self.training or self.running_mean is None
-        update = self.training and self.track_running_stats
-        return batch_norm(x, self.running_mean if update or not use_batch_stats else None,
-                          self.running_var if update or not use_batch_stats else None,
+        # as torch: the running stats are read in eval mode and updated in train mode only when they are tracked
+        untracked = self.training and not self.track_running_stats
+        return batch_norm(x, None if untracked else self.running_mean, None if untracked else self.running_var,
                           self.weight, self.bias, use_batch_stats, momentum or 0.0, self.eps)
 
 # %% ../nbs/12_batchnorm.ipynb #2747dd67
-class Recorder:
+class Recorder(Hooks):
     "Record the input and output of `module` on every forward call: `with Recorder(layer) as r: model(x)`; then `r.inputs`, `r.outputs`."
-    def __init__(self, module: nn.Module): self.module, self.inputs, self.outputs = module, [], []
+    def __init__(self, module: nn.Module): super().__init__(module); self.inputs, self.outputs = [], []
+    def register(self): return [self.model.register_forward_hook(self._hook)]
     def _hook(self, m, inp, out): self.inputs.append(inp[0].detach()); self.outputs.append(out.detach())
-    def __enter__(self): self.handle = self.module.register_forward_hook(self._hook); return self
-    def __exit__(self, *exc): self.handle.remove()

@@ -44,7 +44,7 @@ def make_parser() -> argparse.ArgumentParser:
     c = sub.add_parser('compare', help="train the seed lab's BN and plain MLPs side by side; write metrics.json and curves.png",
                        description="Train the seed lab's two MLPs (Linear→BN→ReLU vs Linear→ReLU) on the same batches and compare them.")
     c.add_argument('--dataset', choices=DATASETS, default='mnist', help="mnist (falls back to digits when unavailable) or digits (default: mnist)")
-    c.add_argument('--data-dir', type=Path, default=None, help=f"dataset cache; MNIST files go in DIR/MNIST/raw/ (default: $BN_COURSE_DATA or ~/.cache/bn_course)")
+    c.add_argument('--data-dir', type=Path, default=None, help="dataset cache; MNIST files go in DIR/MNIST/raw/ (default: $BN_COURSE_DATA or ~/.cache/bn_course)")
     c.add_argument('--epochs', type=_positive_int, default=10, help="epochs (default: 10)")
     c.add_argument('--batch-size', type=_batch_size, default=32, help="training batch size (default: 32)")
     c.add_argument('--lr', type=_positive_float, default=0.01, help="Adam learning rate (default: 0.01)")
@@ -108,8 +108,7 @@ def compare(args) -> dict:
     from bn_course.data import default_data_dir, _short
     from bn_course.training import run_comparison
     from bn_course.models import save_model
-    from bn_course.plots import plot_comparison, plot_seed_bands, save_figure
-    from bn_course.training import save_json
+    from bn_course.plots import plot_comparison, plot_seed_bands, save_result
     out = args.out
     _preflight(args)
     if args.compile:  # torch's CUDA wheels log a "No CUDA runtime" notice when compiling on a machine without a GPU
@@ -124,13 +123,11 @@ def compare(args) -> dict:
             comp, models = run_comparison(args.dataset, args.data_dir, fast=True, **kw)
             result = comp.to_dict()
     result['config']['data_dir'] = _short(Path(args.data_dir or default_data_dir()).expanduser().resolve())
-    out.mkdir(parents=True, exist_ok=True)
     paths = {'metrics': out/'metrics.json', 'curves': out/'curves.png'}
-    save_figure(plot_seed_bands(result) if args.seeds else plot_comparison(comp), paths['curves'])
     for name, m in models.items():
         paths[name] = out/f"{name.replace('/', '_seed')}.pt"
         save_model(m.cpu(), paths[name])
-    save_json(result, paths['metrics'])  # last: its presence means the run finished
+    save_result(result, plot_seed_bands(result) if args.seeds else plot_comparison(comp), paths['curves'], paths['metrics'])
     if not args.quiet:
         print(seeds_summary(result) if args.seeds else comp.summary())
         print(f"wrote {out/'metrics.json'}, {out/'curves.png'} and {len(models)} model files in {out}")
@@ -183,19 +180,16 @@ def sweep(args) -> dict:
 def fig1(args) -> dict:
     "Run `bn-course fig1` with parsed `args`; returns the paths written."
     from bn_course.data import load_data
-    from bn_course.training import save_json
     from bn_course.ioffe import run_fig1, plot_fig1
-    from bn_course.plots import save_figure
+    from bn_course.plots import save_result
     out = args.out
     _preflight(args)
     with _loud_warnings():
         data = load_data(args.dataset, args.data_dir)
         result = run_fig1(data, steps=args.steps, eval_every=min(args.eval_every, args.steps), lr=args.lr, seed=args.seed,
                           device=args.device, progress=not args.quiet)
-    out.mkdir(parents=True, exist_ok=True)
     paths = {'json': out/'fig1.json', 'png': out/'fig1.png'}
-    save_figure(plot_fig1(result), paths['png'])
-    save_json(result, paths['json'])
+    save_result(result, plot_fig1(result), paths['png'], paths['json'])
     if not args.quiet:
         for n in ('plain', 'bn'):
             r = result['models'][n]

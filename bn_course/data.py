@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #8710567d
 from __future__ import annotations
-import contextlib, io, os, struct, sys, tempfile, warnings
+import contextlib, io, os, struct, tempfile, warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 

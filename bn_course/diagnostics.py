@@ -4,9 +4,7 @@
 
 # %% ../nbs/10_gradients.ipynb #ec4ed4dd
 from __future__ import annotations
-import math
 
-import matplotlib
 import matplotlib.pyplot as plt
 import torch
 from torch import nn

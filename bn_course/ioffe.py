@@ -12,9 +12,9 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from .data import Data, load_data
+from .data import Data, dataset_label, load_data
 from .models import MLP
-from .training import evaluate, resolve_device, set_seed
+from .training import evaluate, make_optimizer, resolve_device, set_seed
 from .diagnostics import Hooks, activation_layers
 
 # %% auto #0
@@ -63,13 +63,15 @@ def run_fig1(data: Data | str = 'mnist', steps: int = 50_000, eval_every: int = 
     dev = resolve_device(device)
     data = data.to(dev)
     models = {n: m.to(dev) for n, m in fig1_models(data.n_features, init_std, seed).items()}
-    opts = {n: torch.optim.SGD(m.parameters(), lr=lr) for n, m in models.items()}
+    opts = {n: make_optimizer(m.parameters(), lr, 'sgd') for n, m in models.items()}
     probe = data.x_test[:probe_size]
     grid = sorted({0, *range(eval_every, steps, eval_every), steps})
     res = {n: dict(test_acc=[], percentiles=[], diverged=False, diverged_at=None) for n in models}
     nan3 = [float('nan')] * len(PERCENTILES)
 
     def record(step):
+        nonlocal eval_s
+        t = time.perf_counter()
         for n, m in models.items():
             r, acc, pct = res[n], float('nan'), nan3
             if not r['diverged']:
@@ -78,17 +80,15 @@ def run_fig1(data: Data | str = 'mnist', steps: int = 50_000, eval_every: int = 
                 if not all(math.isfinite(v) for v in (loss, *pct)):
                     r['diverged'], r['diverged_at'], acc, pct = True, step, float('nan'), nan3
             r['test_acc'].append(acc); r['percentiles'].append(pct)
+        eval_s += time.perf_counter() - t
 
     g = torch.Generator().manual_seed(seed)
-    step, t0, eval_s = 0, time.perf_counter(), 0.
-    def timed_record(step):
-        nonlocal eval_s
-        t = time.perf_counter(); record(step); eval_s += time.perf_counter() - t
+    step, t0, eval_s, eval_at = 0, time.perf_counter(), 0., set(grid)
     threads = torch.get_num_threads()
     # 100-unit layers and batches of 60: on a CPU, extra threads cost more in synchronization than they save
     # (many times slower on a busy machine), so run on one thread and give the caller's setting back afterwards
     if dev.type == 'cpu': torch.set_num_threads(1)
-    timed_record(0)
+    record(0)
     bar = tqdm(total=steps, desc=f'Fig. 1 on {data.label}', disable=not progress, file=sys.stderr, leave=False)
     try:
         while step < steps:
@@ -100,7 +100,7 @@ def run_fig1(data: Data | str = 'mnist', steps: int = 50_000, eval_every: int = 
                     if step % check_every == 0 and not math.isfinite(loss.item()):   # .item() syncs a GPU: not every step
                         res[n]['diverged'], res[n]['diverged_at'] = True, step
                 step += 1; bar.update()
-                if step in grid: timed_record(step)
+                if step in eval_at: record(step)
                 if step >= steps: break
     finally:
         torch.set_num_threads(threads); bar.close()
@@ -117,7 +117,7 @@ def run_fig1(data: Data | str = 'mnist', steps: int = 50_000, eval_every: int = 
 def plot_fig1(result: dict, figsize=(12, 4.5)) -> plt.Figure:
     "Ioffe & Szegedy's Fig. 1 from a `run_fig1` result: (a) test accuracy, (b, c) sigmoid-input percentiles without and with BN."
     steps, ms, c = result['steps'], result['models'], result['config']
-    label, ds = result.get('label') or result['dataset'], result['dataset']   # full label in the suptitle, short name per panel
+    label, ds = dataset_label(result['dataset'], result.get('fallback')), result['dataset']   # full label in the suptitle, short name per panel
     fig = plt.figure(figsize=figsize)
     ax_a = fig.add_subplot(1, 3, 1)
     ax_b = fig.add_subplot(1, 3, 2); ax_c = fig.add_subplot(1, 3, 3, sharey=ax_b)

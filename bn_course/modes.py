@@ -6,7 +6,8 @@
 from __future__ import annotations
 import torch
 from torch import nn, Tensor
-from .batchnorm import BatchNorm1d
+from .batchnorm import BatchNorm1d, _reduce_dims, _values_per_channel
+from .training import evaluating
 
 # %% auto #0
 __all__ = ['BN_TYPES', 'bn_layers', 'running_stats', 'stats_drift', 'recalibrate_bn']
@@ -32,8 +33,8 @@ def stats_drift(before: dict, after: dict) -> tuple[float, float]:
 # %% ../nbs/13_train_eval.ipynb #8a4b80b5
 def _channel_stats(x: Tensor):
     "Per-channel batch mean and biased variance of an (N, C) or (N, C, L) input, and the values per channel m."
-    dims = [0, *range(2, x.ndim)]
-    return x.mean(dims), x.var(dims, unbiased=False), x.numel() // x.shape[1]
+    dims = _reduce_dims(x)
+    return x.mean(dims), x.var(dims, unbiased=False), _values_per_channel(x)
 
 @torch.no_grad()
 def recalibrate_bn(model: nn.Module, x: Tensor, bs: int = 32) -> nn.Module:
@@ -49,15 +50,13 @@ def recalibrate_bn(model: nn.Module, x: Tensor, bs: int = 32) -> nn.Module:
             s = sums[name]; s[0] = s[0] + mean; s[1] = s[1] + var; s[2] = m
         return f
     handles = [l.register_forward_pre_hook(hook(n)) for n, l in layers.items()]
-    modes = [(mod, mod.training) for mod in model.modules()]
     counts = {n: l.num_batches_tracked.clone() for n, l in layers.items()}
     try:
-        model.eval()
-        for l in layers.values(): l.train()  # batch statistics, as the training network computes them
-        for i in range(n_chunks): model(x[i * bs:(i + 1) * bs])
+        with evaluating(model):  # every mode restored afterwards
+            for l in layers.values(): l.train()  # batch statistics, as the training network computes them
+            for i in range(n_chunks): model(x[i * bs:(i + 1) * bs])
     finally:
         for h in handles: h.remove()
-        for mod, mode in modes: mod.training = mode
     for n, l in layers.items():
         mean_sum, var_sum, m = sums[n]
         l.running_mean.copy_(mean_sum / n_chunks)

@@ -4,26 +4,45 @@
 
 # %% ../nbs/03_plots.ipynb #523b337a
 from __future__ import annotations
-import math
+import io, math
+from pathlib import Path
+
 import matplotlib
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from .data import dataset_label
-from .training import Comparison, METRICS
+from .data import dataset_label, _atomic_write_bytes
+from .training import Comparison, save_json
 
 # %% auto #0
-__all__ = ['COLORS', 'plot_comparison', 'save_figure', 'plot_seed_bands']
+__all__ = ['COLORS', 'plot_comparison', 'save_figure', 'save_result', 'plot_seed_bands']
 
 # %% ../nbs/03_plots.ipynb #9f8f7b5e
 COLORS = {'bn': 'tab:blue', 'plain': 'tab:orange'}
 
 def _epochs(vals): return range(1, len(vals) + 1)
 
+def _panels(figsize):
+    "A 2×2 figure sharing the epoch axis, and `(split, metric, ax)` for each of its panels."
+    fig, axes = plt.subplots(2, 2, figsize=figsize, sharex=True)
+    return fig, [(s, m, ax) for (s, m), ax in zip([(s, m) for s in ('train', 'valid') for m in ('loss', 'acc')], axes.flat)]
+
+def _finish(fig, panels, suptitle: str, legend_size=None):
+    "Titles, axis labels, grids and legends of the 2×2 panels, integer epochs, the suptitle."
+    for split, metric, ax in panels:
+        ax.set_title(f"{'training' if split == 'train' else 'validation (test set)'} {'loss' if metric == 'loss' else 'accuracy'}")
+        ax.set_ylabel('cross-entropy loss' if metric == 'loss' else 'accuracy (%)')
+        ax.grid(alpha=.3); ax.legend(fontsize=legend_size)
+        if split == 'valid': ax.set_xlabel('epoch'); ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
 def plot_comparison(comp: Comparison, title: str | None = None, figsize=(11, 7)) -> matplotlib.figure.Figure:
     "2×2 figure of train/valid loss and accuracy per epoch for every model in `comp`; returns the figure."
-    fig, axes = plt.subplots(2, 2, figsize=figsize, sharex=True)
-    for (split, metric), ax in zip([(s, m) for s in ('train', 'valid') for m in ('loss', 'acc')], axes.flat):
+    fig, panels = _panels(figsize)
+    for split, metric, ax in panels:
         for i, (name, h) in enumerate(comp.histories.items()):
             vals = getattr(h, f'{split}_{metric}')
             color = COLORS.get(name, f'C{i}')
@@ -31,34 +50,31 @@ def plot_comparison(comp: Comparison, title: str | None = None, figsize=(11, 7))
             ax.plot(_epochs(vals), [v * 100 if metric == 'acc' else v for v in vals], 'o-', ms=3, color=color, label=label)
             bad = [e for e, v in enumerate(vals, 1) if not math.isfinite(v)]
             if bad: ax.axvline(bad[0], color=color, ls=':', lw=1); ax.plot([bad[0]], [ax.get_ylim()[0]], 'x', color=color, ms=10)
-        ax.set_title(f"{'training' if split == 'train' else 'validation (test set)'} {'loss' if metric == 'loss' else 'accuracy'}")
-        ax.set_ylabel('cross-entropy loss' if metric == 'loss' else 'accuracy (%)')
-        ax.grid(alpha=.3); ax.legend()
-    for ax in axes[1]: ax.set_xlabel('epoch'); ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     c = comp.config
-    fig.suptitle(title or f"BN vs no BN on {comp.label}: {c['n_train']} train / {c['n_test']} test images, "
-                          f"batch {c['batch_size']}, {c['optimizer']} lr {c['lr']}, seed {c['seed']}")
-    fig.tight_layout()
-    return fig
+    return _finish(fig, panels, title or f"BN vs no BN on {comp.label}: {c['n_train']} train / {c['n_test']} test images, "
+                                         f"batch {c['batch_size']}, {c['optimizer']} lr {c['lr']}, seed {c['seed']}")
 
 # %% ../nbs/03_plots.ipynb #9e6a6f64
 def save_figure(fig, path, dpi: int = 110):
     "Save `fig` as an image at `path` atomically (temp file + rename)."
-    import io
-    from pathlib import Path
-    from bn_course.data import _atomic_write_bytes
     path = Path(path)
     buf = io.BytesIO()
     fig.savefig(buf, format=path.suffix.lstrip('.') or 'png', dpi=dpi, bbox_inches='tight')
     _atomic_write_bytes(path, buf.getvalue())
 
+# %% ../nbs/03_plots.ipynb #c626f7c5
+def save_result(result: dict, fig, png, json_path):
+    "Save `fig` as `png` (and close it), then `result` as `json_path`, last: the JSON's presence means everything was written."
+    try: save_figure(fig, png)
+    finally: plt.close(fig)
+    save_json(result, json_path)
+
 # %% ../nbs/03_plots.ipynb #63692037
 def plot_seed_bands(result: dict, figsize=(11, 7)) -> matplotlib.figure.Figure:
     "2×2 figure of mean ± std bands over seeds for a `run_seeds` / `--seeds` result (metrics as per-seed lists)."
-    import numpy as np
-    fig, axes = plt.subplots(2, 2, figsize=figsize, sharex=True)
+    fig, panels = _panels(figsize)
     seeds = result['seeds']
-    for (split, metric), ax in zip([(s, m) for s in ('train', 'valid') for m in ('loss', 'acc')], axes.flat):
+    for split, metric, ax in panels:
         for i, (name, m) in enumerate(result['models'].items()):
             arr = np.array([[np.nan if v is None else v for v in run] for run in m[f'{split}_{metric}']], dtype=float)
             if metric == 'acc': arr = arr * 100
@@ -72,12 +88,7 @@ def plot_seed_bands(result: dict, figsize=(11, 7)) -> matplotlib.figure.Figure:
                 ax.plot(ep, mu, 'o-', ms=3, color=color, label=label)
                 ax.plot(ep, np.nanmin(arr[ok], 0), ':', color=color, lw=1)
                 ax.plot(ep, np.nanmax(arr[ok], 0), ':', color=color, lw=1, label=f'{name}: min / max over seeds')
-        ax.set_title(f"{'training' if split == 'train' else 'validation (test set)'} {'loss' if metric == 'loss' else 'accuracy'}")
-        ax.set_ylabel('cross-entropy loss' if metric == 'loss' else 'accuracy (%)')
-        ax.grid(alpha=.3); ax.legend(fontsize=8)
-    for ax in axes[1]: ax.set_xlabel('epoch'); ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     c = result['config']
-    fig.suptitle(f"BN vs no BN on {dataset_label(result['dataset'], result.get('fallback'))}, seeds {seeds[0]}–{seeds[-1]} ({len(seeds)} seeds): {c['n_train']} train / "
-                 f"{c['n_test']} test images, batch {c['batch_size']}, {c['optimizer']} lr {c['lr']}")
-    fig.tight_layout()
-    return fig
+    return _finish(fig, panels, f"BN vs no BN on {dataset_label(result['dataset'], result.get('fallback'))}, seeds {seeds[0]}–{seeds[-1]} "
+                                f"({len(seeds)} seeds): {c['n_train']} train / {c['n_test']} test images, batch {c['batch_size']}, "
+                                f"{c['optimizer']} lr {c['lr']}", legend_size=8)

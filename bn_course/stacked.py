@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from .data import Data
 from .models import MLP, ACTIVATIONS
-from .training import Comparison, History, resolve_device, score_epoch
+from .training import Comparison, History, resolve_device, score_epoch, _check_run, _run_config
 
 # %% auto #0
 __all__ = ['can_stack', 'StackedMLP', 'StackedOptimizer', 'train_stacked', 'run_seeds']
@@ -61,7 +61,7 @@ class StackedMLP(nn.Module):
         self.gammas, self.betas = nn.ParameterList(), nn.ParameterList()
         with torch.no_grad():
             for i in range(L):
-                n_in, n_out = self.sizes[i], self.sizes[i + 1]
+                n_out = self.sizes[i + 1]
                 if i == 0: w = torch.cat([ls[0].weight.t() for ls in lins], 1)      # (F, K·n1): one matmul for a shared batch
                 else: w = torch.stack([ls[i].weight.t() for ls in lins])            # (K, n_in, n_out): one bmm, no cross-talk
                 b = torch.stack([ls[i].bias for ls in lins]) if self.bias else ref.new_zeros(K, n_out)
@@ -160,7 +160,6 @@ class StackedMLP(nn.Module):
     @torch.no_grad()
     def write_back(self, models):
         "Copy the stacked weights, BN parameters and running statistics back into the original `MLP`s."
-        L = len(self.weights)
         for k, m in enumerate(models):
             for i, l in enumerate(l for l in m if isinstance(l, nn.Linear)):
                 n_out = self.sizes[i + 1]
@@ -237,7 +236,7 @@ def _compiled_step():
 def _no_compile(opt: StackedOptimizer, fused: bool, e: Exception):
     "Warn that compiling failed and set `opt` back for the uncompiled step; returns None."
     opt.fused = fused
-    why = str(e).strip().splitlines()[0] if str(e).strip() else ''
+    why = next(iter(str(e).strip().splitlines()), '')
     if type(e).__name__ == 'FailOnRecompileLimitHit':
         why = "this process has compiled the step for too many other settings already (torch._dynamo.config.recompile_limit)"
     warnings.warn(f"torch.compile failed ({type(e).__name__}: {why}); training without it: same math, slower", stacklevel=4)
@@ -260,8 +259,7 @@ def train_stacked(models: dict, data: Data, epochs: int = 10, bs: int = 32, lr: 
                   optimizer: str = 'adam', device: str = 'auto', progress: bool = True, shuffle_seeds: dict | None = None,
                   check_every: int = 20, compile: bool = False) -> Comparison:
     "Like `train_models`, but all models train as one `StackedMLP`; `shuffle_seeds` gives each model its own batch order."
-    if not models: raise ValueError("train_stacked needs at least one model")
-    if epochs < 1: raise ValueError(f"epochs must be at least 1, got {epochs}")
+    _check_run('train_stacked', models, epochs)
     if isinstance(lr, dict): raise ValueError("train_stacked needs one learning rate for all models; use train_models for several")
     if bs < 2 and any(m.config['norm'] == 'batch' for m in models.values()):
         raise ValueError(f"batch size {bs}: BatchNorm expects more than 1 value per channel when training; use a batch of 2 or more")
@@ -278,19 +276,19 @@ def train_stacked(models: dict, data: Data, epochs: int = 10, bs: int = 32, lr: 
     if n_batches == 0: raise ValueError(f"batch size {bs} is larger than the {n} training images of {data.label}")
     eye = torch.eye(sm.sizes[-1], device=dev)
     step, compiled, compile_secs = _train_step, False, None
+    corrected = compile and optimizer == 'adam'  # the compiled Adam takes its corrections from outside (StackedOptimizer)
     hist, secs = {nm: History() for nm in names}, []
     bar = tqdm(range(epochs), desc=f'training {K} models on {data.label}', disable=not progress, file=sys.stderr, leave=False)
     for epoch in bar:
-        sm.train()
         t0 = time.perf_counter()
         perms = torch.stack([torch.randperm(n, generator=gens[s]) for s in groups]).to(dev)
-        if compile and optimizer == 'adam': corr = opt.corrections(n_batches)  # for the compiled step (see StackedOptimizer)
+        if corrected: corr = opt.corrections(n_batches)
         with torch.no_grad():  # the backward pass is written by hand: autograd would only record what nobody reads
             for i in range(n_batches):
                 # rows of the batch: (B,) when all models share it, else (K, B), each model its own
                 idx = perms[0, i*bs:(i+1)*bs] if len(groups) == 1 else perms[:, i*bs:(i+1)*bs][which]
                 check, args = i % check_every == 0, (sm, opt, data.x_train, data.y_train, eye, idx)
-                if compile and optimizer == 'adam': args += (corr[i],)
+                if corrected: args += (corr[i],)
                 if compile and compile_secs is None:   # the first call compiles: seconds, cached on disk for later runs
                     t1 = time.perf_counter()
                     losses = _try_compiled(*args)
@@ -307,21 +305,19 @@ def train_stacked(models: dict, data: Data, epochs: int = 10, bs: int = 32, lr: 
         sm.write_back([models[nm] for nm in names])
         score_epoch(models, hist, data)
         bar.set_postfix({nm: f"{h.valid_acc[-1]:.3f}" for nm, h in list(hist.items())[:4]})
-    config = dict(epochs=epochs, batch_size=bs, lr=lr, optimizer=optimizer, seed=seed, device=str(dev),
-                  steps_per_epoch=n_batches, n_train=n, n_test=len(data.x_test),
-                  models={nm: models[nm].config for nm in names})
+    config = _run_config(models, data, dev, n_batches, epochs=epochs, batch_size=bs, lr=lr, optimizer=optimizer, seed=seed)
     if compile: config.update(compiled=compiled, compile_seconds=compile_secs)
     return Comparison(data.name, data.fallback, config, secs, hist)
 
 # %% ../nbs/06_stacked.ipynb #a59ee4ba
-def run_seeds(dataset: str = 'mnist', data_dir=None, n_seeds: int = 5, epochs: int = 10, bs: int = 32, lr: float = 0.01,
+def run_seeds(dataset: str | Data = 'mnist', data_dir=None, n_seeds: int = 5, epochs: int = 10, bs: int = 32, lr: float = 0.01,
               seed: int = 1, device: str = 'auto', progress: bool = True, download: bool | None = None, compile: bool = False):
-    "The lab for seeds `seed … seed+n_seeds−1`, all BN and plain models trained as one stack: `(result dict, models)`."
+    "The lab for seeds `seed … seed+n_seeds−1` on a dataset name or loaded `Data`, all BN and plain models trained as one stack: `(result dict, models)`."
     from bn_course.data import load_data
     from bn_course.models import lab_models
     from bn_course.training import set_seed, METRICS
     if n_seeds < 1: raise ValueError(f"n_seeds must be at least 1, got {n_seeds}")
-    data = load_data(dataset, data_dir, download=download)
+    data = dataset if isinstance(dataset, Data) else load_data(dataset, data_dir, download=download)
     seeds, models, shuffle = list(range(seed, seed + n_seeds)), {}, {}
     for s in seeds:
         set_seed(s)

@@ -13,9 +13,9 @@ import matplotlib.pyplot as plt
 
 from .data import dataset_label, Data
 from .models import MLP
-from .training import set_seed, train_models, save_json
+from .training import set_seed, train_models
 from .stacked import can_stack, train_stacked
-from .plots import save_figure
+from .plots import COLORS, save_result
 
 # %% auto #0
 __all__ = ['KINDS', 'DEFAULT_GRIDS', 'DEFAULT_EPOCHS', 'VARIANTS', 'VARIANT_COLORS', 'run_sweep', 'setting_stats', 'sweep_table',
@@ -145,7 +145,7 @@ def sweep_table(result: dict) -> str:
         lines.append(f"{s['value']!s:>14}" + ''.join(f"{c:>22}" for c in cells))
     return '\n'.join(lines)
 
-VARIANT_COLORS = {'plain': 'tab:orange', 'bn': 'tab:blue', 'layer': 'tab:green', 'group': 'tab:purple',
+VARIANT_COLORS = {**COLORS, 'layer': 'tab:green', 'group': 'tab:purple',
                   'before': 'tab:blue', 'after': 'tab:red'}
 
 def _plot_grid(result, axes):
@@ -206,8 +206,5 @@ def save_sweep(result: dict, out_dir) -> dict:
     "Write `sweep_<kind>.json` and `sweep_<kind>.png` into `out_dir` atomically; returns their paths."
     out = Path(out_dir)
     paths = {'json': out / f"sweep_{result['kind']}.json", 'png': out / f"sweep_{result['kind']}.png"}
-    fig = plot_sweep(result)
-    try: save_figure(fig, paths['png'])
-    finally: plt.close(fig)
-    save_json(result, paths['json'])  # last, as `bn-course compare` does: its presence means everything was written
+    save_result(result, plot_sweep(result), paths['png'], paths['json'])
     return paths

@@ -146,12 +146,21 @@ def score_epoch(models: dict, hist: dict, data: Data):
         if h.diverged: trl = tra = val = vaa = float('nan')
         h.append(train_loss=trl, train_acc=tra, valid_loss=val, valid_acc=vaa)
 
+def _check_run(fn: str, models: dict, epochs: int):
+    "The argument checks every training loop makes."
+    if not models: raise ValueError(f"{fn} needs at least one model")
+    if epochs < 1: raise ValueError(f"epochs must be at least 1, got {epochs}")
+
+def _run_config(models: dict, data: Data, dev, n_batches: int, **settings) -> dict:
+    "A `Comparison`'s `config`: the run's settings, then the device, the data's sizes and each model's config."
+    return dict(**settings, device=str(dev), steps_per_epoch=n_batches, n_train=len(data.x_train), n_test=len(data.x_test),
+                models={n: getattr(m, 'config', type(m).__name__) for n, m in models.items()})
+
 def train_models(models: dict, data: Data, epochs: int = 10, bs: int = 32, lr: float | dict = 0.01,
                  seed: int = 1, optimizer: str = 'adam', device: str = 'auto', progress: bool = True,
                  check_every: int = 20) -> Comparison:
     "Train every model in `models` on the same shuffled batches; evaluate all after each epoch; return a `Comparison`."
-    if not models: raise ValueError("train_models needs at least one model")
-    if epochs < 1: raise ValueError(f"epochs must be at least 1, got {epochs}")
+    _check_run('train_models', models, epochs)
     dev = resolve_device(device)
     data = data.to(dev)
     lrs = lr if isinstance(lr, dict) else {n: lr for n in models}
@@ -177,18 +186,16 @@ def train_models(models: dict, data: Data, epochs: int = 10, bs: int = 32, lr: f
         score_epoch(models, hist, data)
         active = [n for n in active if not hist[n].diverged]
         bar.set_postfix({n: f"{h.valid_acc[-1]:.3f}" for n, h in hist.items()})
-    config = dict(epochs=epochs, batch_size=bs, lr=lr, optimizer=optimizer, seed=seed, device=str(dev),
-                  steps_per_epoch=n_batches, n_train=len(data.x_train), n_test=len(data.x_test),
-                  models={n: getattr(m, 'config', type(m).__name__) for n, m in models.items()})
+    config = _run_config(models, data, dev, n_batches, epochs=epochs, batch_size=bs, lr=lr, optimizer=optimizer, seed=seed)
     return Comparison(data.name, data.fallback, config, secs, hist)
 
 # %% ../nbs/02_training.ipynb #5ee02e05
-def run_comparison(dataset: str = 'mnist', data_dir=None, epochs: int = 10, bs: int = 32, lr: float = 0.01,
+def run_comparison(dataset: str | Data = 'mnist', data_dir=None, epochs: int = 10, bs: int = 32, lr: float = 0.01,
                    seed: int = 1, device: str = 'auto', progress: bool = True, download: bool | None = None,
                    fast: bool = False, compile: bool = False):
-    "The seed lab, BN vs no BN: returns `(Comparison, models)`; MNIST falls back to digits when unavailable."
+    "The seed lab, BN vs no BN, on a dataset name or loaded `Data`: returns `(Comparison, models)`; MNIST falls back to digits when unavailable."
     if compile and not fast: raise ValueError("compile=True needs fast=True: only the stacked loop is compiled")
-    data = load_data(dataset, data_dir, download=download)
+    data = dataset if isinstance(dataset, Data) else load_data(dataset, data_dir, download=download)
     set_seed(seed)
     models = lab_models(data.n_features)
     if fast:  # both models in one stacked step: same math, see the stacked notebook

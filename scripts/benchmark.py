@@ -12,7 +12,6 @@ torch.compile's one-time compile is taken out of the epoch times and printed on 
     python scripts/benchmark.py [--data-dir bench_data] [--epochs 1] [--seeds 5] [--threads N] [--n-train N] [--n-test N]
 """
 import argparse, statistics, sys, time
-from pathlib import Path
 
 import torch
 import torchvision.datasets as dsets  # noqa: the seed lab's own imports
@@ -20,8 +19,8 @@ import torchvision.transforms as transforms
 
 from bn_course.data import check_idx, load_data, synthetic_mnist, write_mnist, mnist_raw_dir, MNIST_FILES
 from bn_course.models import lab_models
-from bn_course.training import evaluate, set_seed, train_models
-from bn_course.stacked import train_stacked
+from bn_course.training import evaluate, run_comparison, set_seed
+from bn_course.stacked import run_seeds
 
 
 def seed_lab_epochs(root, epochs, device, seed=1):
@@ -83,49 +82,44 @@ def main():
     # so that a slow spell of the machine hits every loop alike, and times are medians, so that one spell moves little.
     seeds = range(1, args.seeds + 1)
     def mean(dicts): return {n: sum(d[n] for d in dicts) / len(dicts) for n in dicts[0]}
-    evals, compile_secs, not_compiled = [], {'pair': [], 'five': []}, set()
+    evals, compile_secs, not_compiled = [], {}, set()
 
-    def timed(comp, kind='pair'):
+    def timed(label, result: dict):
         "Seconds per epoch; a compiled run's one-time compile is taken out and kept apart (printed on its own line)."
-        secs = list(comp.epoch_seconds)
-        if comp.config.get('compiled') is False: not_compiled.add(kind)  # it fell back to the uncompiled step
-        if comp.config.get('compiled'): compile_secs[kind].append(comp.config['compile_seconds']); secs[0] -= compile_secs[kind][-1]
+        secs, c = list(result['epoch_seconds']), result['config']
+        if c.get('compiled') is False: not_compiled.add(label)  # it fell back to the uncompiled step
+        if c.get('compiled'): compile_secs.setdefault(label, []).append(c['compile_seconds']); secs[0] -= c['compile_seconds']
         return secs
 
-    def seed_lab(s):
+    def seed_lab(label, s):
         sec, ms = seed_lab_epochs(args.data_dir, args.epochs, device, seed=s)
         t0 = time.perf_counter()
         acc = {n: evaluate(m, data.x_test, data.y_test)[1] for n, m in ms.items()}
         evals.append((time.perf_counter() - t0) / len(ms))
         return sec, acc
 
-    def ours(train, **kw):
-        def run(s):
-            set_seed(s)
-            comp = train(lab_models(784), data, epochs=args.epochs, bs=32, lr=0.01, seed=s, device='cpu', progress=False, **kw)
-            return timed(comp), {n: h.valid_acc[-1] for n, h in comp.histories.items()}
+    kw = dict(epochs=args.epochs, bs=32, lr=0.01, device='cpu', progress=False)
+    def pair(**opts):
+        "The lab's pair for one seed, as `bn-course compare` trains it (fast=True) or one model at a time."
+        def run(label, s):
+            comp, _ = run_comparison(data, seed=s, **kw, **opts)
+            return timed(label, comp.to_dict()), {n: h.valid_acc[-1] for n, h in comp.histories.items()}
         return run
 
-    def five_seeds(**kw):
-        "5 seeds x (BN, plain) in one stack, each seed with its own initialization and batch order (compare --seeds 5)."
-        def run(s):  # s only counts repetitions: the stack always holds seeds 1-5
-            models, shuffle = {}, {}
-            for k in range(1, 6):
-                set_seed(k)
-                for n, m in lab_models(784).items(): models[f'{n}/{k}'], shuffle[f'{n}/{k}'] = m, k
-            comp = train_stacked(models, data, epochs=args.epochs, bs=32, lr=0.01, seed=1, device='cpu', progress=False,
-                                 shuffle_seeds=shuffle, **kw)
-            acc = {n: sum(h.valid_acc[-1] for k, h in comp.histories.items() if k.startswith(n + '/')) / 5 for n in ('bn', 'plain')}
-            return timed(comp, 'five'), acc
+    def five_seeds(**opts):
+        "Seeds 1-5 x (BN, plain) in one stack, each seed with its own initialization and batch order (compare --seeds 5)."
+        def run(label, s):  # s only counts repetitions: the stack always holds seeds 1-5
+            res, _ = run_seeds(data, n_seeds=5, seed=1, **kw, **opts)
+            return timed(label, res), {n: statistics.mean(r[-1] for r in m['valid_acc']) for n, m in res['models'].items()}
         return run
 
-    loops = {'seed lab (DataLoader)': seed_lab, 'bn_course.train_models': ours(train_models),
-             'bn_course.train_stacked': ours(train_stacked), 'train_stacked(compile=True)': ours(train_stacked, compile=True),
+    loops = {'seed lab (DataLoader)': seed_lab, 'bn_course.train_models': pair(), 'bn_course.train_stacked': pair(fast=True),
+             'train_stacked(compile=True)': pair(fast=True, compile=True),
              'train_stacked, 5 seeds at once': five_seeds(), '5 seeds at once, compiled': five_seeds(compile=True)}
     secs, accs = {l: [] for l in loops}, {l: [] for l in loops}
     for s in seeds:
         for label, run in loops.items():
-            sec, acc = run(s)
+            sec, acc = run(label, s)
             secs[label] += sec; accs[label].append(acc)
     rows = [(label, statistics.median(secs[label]), mean(accs[label])) for label in loops]
     lab = accs['seed lab (DataLoader)']
@@ -138,18 +132,16 @@ def main():
           f"repeated {args.seeds}×)")
     print(f"{'loop':<32}{'s/epoch':>9}{'speed-up':>10}{'bn acc':>9}{'plain acc':>11}")
     base = rows[0][1]
-    compiled_rows = {'train_stacked(compile=True)': 'pair', '5 seeds at once, compiled': 'five'}
     for label, secs, acc in rows:
-        if compiled_rows.get(label) in not_compiled: print(f"{label:<32}  n/a: torch.compile failed, see the warning above"); continue
+        if label in not_compiled: print(f"{label:<32}  n/a: torch.compile failed, see the warning above"); continue
         print(f"{label:<32}{secs:>9.2f}{base / secs:>9.1f}x{acc['bn']:>9.2%}{acc['plain']:>11.2%}")
-    gap = max(abs(acc[n] - rows[0][2][n]) for label, _, acc in rows[1:] for n in acc if compiled_rows.get(label) not in not_compiled)
+    gap = max(abs(acc[n] - rows[0][2][n]) for label, _, acc in rows[1:] for n in acc if label not in not_compiled)
     print(f"largest gap in mean accuracy to the seed loop: {gap*100:.2f} points ({spread}); "
           f"evaluation of {len(data.x_test):,} test images: {sum(evals) / len(evals) * 1000:.0f} ms per model")
-    if compile_secs['pair'] or compile_secs['five']:
-        print(f"torch.compile's one-time cost (first call: compile + one step; not in s/epoch), in run order: pair "
-              f"{', '.join(f'{c:.1f}' for c in compile_secs['pair'])} s; 5 seeds at once "
-              f"{', '.join(f'{c:.1f}' for c in compile_secs['five'])} s (a later call with the same shapes reuses the "
-              f"compiled step; a new process reuses the on-disk cache)")
+    if compile_secs:
+        print("torch.compile's one-time cost (first call: compile + one step; not in s/epoch), in run order: " +
+              "; ".join(f"{label} {', '.join(f'{c:.1f}' for c in cs)} s" for label, cs in compile_secs.items()) +
+              " (a later call with the same shapes reuses the compiled step; a new process reuses the on-disk cache)")
     return 0
 
 if __name__ == '__main__':

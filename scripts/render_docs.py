@@ -10,6 +10,8 @@ Needs /usr/bin/chromium (Debian: `apt-get install -y chromium`) for the screensh
 import argparse, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 
+from run_notebooks import resolve  # the same names and paths as the runner (this folder is on sys.path)
+
 ROOT = Path(__file__).resolve().parent.parent
 NBS = ROOT / 'nbs'
 CHROME_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
@@ -55,8 +57,7 @@ def main(argv=None):
     ap.add_argument('--pages', type=int, default=1, help='shoot N window heights and split into N pages')
     ap.add_argument('--no-shots', action='store_true', help='HTML only')
     a = ap.parse_args(argv)
-    paths = [Path(p) for p in a.nbs] or sorted(NBS.glob('*.ipynb'))
-    paths = [p if p.suffix == '.ipynb' else NBS / (p.name + '.ipynb') for p in paths]
+    paths = resolve(a.nbs)
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     chrome = None if a.no_shots else find_chromium()
     if not a.no_shots and chrome is None:

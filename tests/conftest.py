@@ -21,6 +21,12 @@ def bn_course_cmd():
     return exe
 
 
+def run_script(name: str, *args, timeout=300, **kw):
+    "Run scripts/NAME with this Python, output captured as text."
+    return subprocess.run([sys.executable, str(ROOT/'scripts'/name), *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, **kw)
+
+
 def run_cli(*args, cwd=None, env=None, timeout=300):
     return subprocess.run([bn_course_cmd(), *map(str, args)], capture_output=True, text=True, cwd=cwd,
                           env={**os.environ, **(env or {})}, timeout=timeout)

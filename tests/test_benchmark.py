@@ -1,13 +1,9 @@
 "The speed benchmark runs end to end (on a small synthetic MNIST here; the full size is for measuring)."
-import subprocess, sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import run_script
 
 
 def test_benchmark_prints_ratios(tmp_path):
-    r = subprocess.run([sys.executable, str(ROOT/'scripts'/'benchmark.py'), '--data-dir', str(tmp_path), '--n-train', '960',
-                        '--n-test', '200', '--threads', '1', '--seeds', '1'], capture_output=True, text=True, timeout=300)
+    r = run_script('benchmark.py', '--data-dir', tmp_path, '--n-train', 960, '--n-test', 200, '--threads', 1, '--seeds', 1)
     assert r.returncode == 0, r.stderr
     rows = {l.split('  ')[0].strip(): l for l in r.stdout.splitlines()}
     failed = 'torch.compile failed' in r.stderr  # no C++ compiler here: the compiled rows must say so, not fake a number

@@ -2,7 +2,6 @@
 import json, math
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from bn_course.data import synthetic_mnist, write_mnist
@@ -114,7 +113,6 @@ def test_cuda_when_absent(tmp_path):
 
 
 def test_saved_models_reload(tmp_path):
-    import torch
     from bn_course.data import load_data
     from bn_course.models import load_model
     from bn_course.training import evaluate

@@ -2,7 +2,7 @@
 import json, os, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT
 
 
 def free_port():

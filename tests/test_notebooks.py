@@ -6,21 +6,19 @@
   and a Quarto `#| fig-alt:` (alt text for the docs) on every cell that stores an image;
 - imports in their own cells, as nbdev's docs processing needs;
 - `scripts/run_notebooks.py` runs notebooks in a real kernel (two quick ones, `--fast`)."""
-import getpass, hashlib, json, os, re, subprocess, sys
+import getpass, hashlib, json, os, re
 from pathlib import Path
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT, run_script
+
 NBS = ROOT / 'nbs'
 NOTEBOOKS = sorted(p for p in NBS.glob('*.ipynb') if not p.name.startswith('_'))
 LESSONS = ['05_lab_bn_vs_plain', '10_gradients', '11_covariate_shift', '12_batchnorm', '13_train_eval', '20_sweeps',
            '21_ioffe_fig1']
 MAX_OUTPUT_LINES = 60
-# Known stored-output problems in notebooks owned by others. strict=True: once fixed, the xfail turns into a
-# failure that asks for the entry to be removed here.
-KNOWN_OUTPUT_ISSUES = {}
 
 def load_yaml(p): return yaml.safe_load(Path(p).read_text(encoding='utf-8'))
 
@@ -57,16 +55,17 @@ def test_quarto_files_chain():
 
 def test_quarto_files_agree():
     "The shared file and the project file never set the same option to different values; the shared file has no paths."
-    shared, proj = leaves(load_yaml(ROOT / '_quarto.yml')), leaves(load_yaml(NBS / '_quarto.yml'))
+    shared_yml = load_yaml(ROOT / '_quarto.yml')
+    shared, proj = leaves(shared_yml), leaves(load_yaml(NBS / '_quarto.yml'))
     clashes = {k: (shared[k], proj[k]) for k in shared.keys() & proj.keys() if shared[k] != proj[k]}
     assert not clashes, clashes
-    assert 'project' not in load_yaml(ROOT / '_quarto.yml'), 'project options belong to nbs/_quarto.yml / nbdev.yml'
+    assert 'project' not in shared_yml, 'project options belong to nbs/_quarto.yml / nbdev.yml'
     for k, v in shared.items():
         assert k[-1] not in ('css', 'metadata-files', 'include-in-header', 'theme-file'), k
-    math = load_yaml(ROOT / '_quarto.yml')['format']['html']['html-math-method']
+    math = shared_yml['format']['html']['html-math-method']
     assert math in ('katex', 'mathjax'), math
     # The shared file's navbar links point at real sidebar entries
-    nav = load_yaml(ROOT / '_quarto.yml')['website']['navbar']['left']
+    nav = shared_yml['website']['navbar']['left']
     assert {n['href'] for n in nav} <= set(sidebar_entries())
 
 def test_nbdev_yml_is_generated():
@@ -107,11 +106,7 @@ def _user_names():
 
 MACHINE_PATH = re.compile(r'(?<![\w.~])(/root\b|/home/[\w.-]+|/Users/[\w.-]+|/tmp/[\w.-]+|/work/[\w.-]+|/private/var/)')
 
-def _params(nbs):
-    return [pytest.param(p, id=p.name, marks=[pytest.mark.xfail(strict=True, reason=KNOWN_OUTPUT_ISSUES[p.name])]
-                         if p.name in KNOWN_OUTPUT_ISSUES else []) for p in nbs]
-
-@pytest.mark.parametrize('nb_path', _params(NOTEBOOKS))
+@pytest.mark.parametrize('nb_path', NOTEBOOKS, ids=lambda p: p.name)
 def test_stored_outputs_clean(nb_path):
     "No error outputs or tracebacks, no machine paths or user names, no output longer than MAX_OUTPUT_LINES lines."
     nb = json.loads(nb_path.read_text(encoding='utf-8'))
@@ -222,9 +217,7 @@ def _digest(folder):
 def test_run_notebooks_fast():
     "scripts/run_notebooks.py executes notebooks top to bottom in a Jupyter kernel and leaves nbs/ untouched."
     before = _digest(NBS)
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    r = subprocess.run([sys.executable, str(ROOT / 'scripts' / 'run_notebooks.py'), '--fast', '01_models', '03_plots'],
-                       capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    r = run_script('run_notebooks.py', '--fast', '01_models', '03_plots', cwd=ROOT, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     assert re.search(r'^pass\s+01_models\.ipynb', r.stdout, re.M) and re.search(r'^pass\s+03_plots\.ipynb', r.stdout, re.M)
     assert '2/2 notebooks passed' in r.stdout
@@ -237,7 +230,6 @@ def test_run_notebooks_reports_failure(tmp_path):
         "import os\nassert os.environ['IN_TEST'] == '1' and os.environ['OMP_NUM_THREADS'] == '1'\nraise ValueError('boom')")])
     nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}
     p = tmp_path / 'bad.ipynb'; nbformat.write(nb, p)
-    r = subprocess.run([sys.executable, str(ROOT / 'scripts' / 'run_notebooks.py'), '--fast', str(p)],
-                       capture_output=True, text=True, cwd=ROOT, timeout=300)
+    r = run_script('run_notebooks.py', '--fast', p, cwd=ROOT)
     assert r.returncode == 1, r.stdout + r.stderr
     assert re.search(r'^FAIL\s+bad\.ipynb.*ValueError: boom', r.stdout, re.M), r.stdout

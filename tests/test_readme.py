@@ -1,8 +1,8 @@
 "The README is generated from nbs/index.ipynb and shows exactly the commands CI runs."
-import re, subprocess, sys
-from pathlib import Path
+import re
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT, run_script
+
 README = (ROOT/'README.md').read_text(encoding='utf-8')
 CI = (ROOT/'.ci'/'run').read_text()
 
@@ -11,7 +11,7 @@ def sh_blocks(text): return [b.strip() for b in re.findall(r"```sh\n(.*?)```", t
 
 
 def test_readme_matches_index():
-    r = subprocess.run([sys.executable, str(ROOT/'scripts'/'make_readme.py'), '--check'], capture_output=True, text=True)
+    r = run_script('make_readme.py', '--check')
     assert r.returncode == 0, r.stderr
 
 
