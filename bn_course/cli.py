@@ -11,7 +11,7 @@ from pathlib import Path
 __all__ = ['DATASETS', 'SWEEPS', 'make_parser', 'CLIError', 'compare', 'seeds_summary', 'sweep', 'fig1', 'main']
 
 # %% ../nbs/04_cli.ipynb #856c2b3b
-DATASETS = ('mnist', 'digits')  # bn_course.data.DATASETS; repeated so that bad arguments fail before torch is imported
+DATASETS = ('mnist', 'fashion', 'mnist5k', 'digits')  # bn_course.data.DATASETS; repeated so that bad arguments fail before torch is imported
 SWEEPS = ('lr', 'batch_size', 'placement')  # bn_course.sweeps.KINDS, likewise
 
 def _positive_int(s: str) -> int:
@@ -43,7 +43,7 @@ def make_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
     c = sub.add_parser('compare', help="train the seed lab's BN and plain MLPs side by side; write metrics.json and curves.png",
                        description="Train the seed lab's two MLPs (Linear→BN→ReLU vs Linear→ReLU) on the same batches and compare them.")
-    c.add_argument('--dataset', choices=DATASETS, default='mnist', help="mnist (falls back to digits when unavailable) or digits (default: mnist)")
+    c.add_argument('--dataset', choices=DATASETS, default='mnist', help=DATASET_HELP)
     c.add_argument('--data-dir', type=Path, default=None, help="dataset cache; MNIST files go in DIR/MNIST/raw/ (default: $BN_COURSE_DATA or ~/.cache/bn_course)")
     c.add_argument('--epochs', type=_positive_int, default=10, help="epochs (default: 10)")
     c.add_argument('--batch-size', type=_batch_size, default=32, help="training batch size (default: 32)")
@@ -63,7 +63,7 @@ def make_parser() -> argparse.ArgumentParser:
                                                "placement: BN before vs after ReLU")
     w.add_argument('--values', nargs='+', default=None, metavar='V',
                    help="the grid (default: the notebook's; lr and batch_size take numbers, placement takes before/after)")
-    w.add_argument('--dataset', choices=DATASETS, default='digits', help="digits (default: quick) or mnist")
+    w.add_argument('--dataset', choices=DATASETS, default='mnist', help=DATASET_HELP)
     w.add_argument('--data-dir', type=Path, default=None, help="dataset cache (as for compare)")
     w.add_argument('--seeds', type=_positive_int, default=3, metavar='K', help="seeds per setting (default: 3)")
     w.add_argument('--epochs', type=_positive_int, default=None, help="epochs (default: per sweep, see the notebook)")
@@ -73,7 +73,7 @@ def make_parser() -> argparse.ArgumentParser:
     w.add_argument('--quiet', action='store_true', help="no summary table")
     f = sub.add_parser('fig1', help="Ioffe & Szegedy 2015 Fig. 1: sigmoid MLP with and without BN, plain SGD; write JSON and PNG",
                        description="Reproduce Ioffe & Szegedy's Fig. 1 (see the Fig. 1 notebook): test accuracy and sigmoid-input percentiles over training steps.")
-    f.add_argument('--dataset', choices=DATASETS, default='mnist', help="mnist (falls back to digits when unavailable) or digits")
+    f.add_argument('--dataset', choices=DATASETS, default='mnist', help=DATASET_HELP)
     f.add_argument('--data-dir', type=Path, default=None, help="dataset cache (as for compare)")
     f.add_argument('--steps', type=_positive_int, default=50_000, help="SGD steps of batch 60 (default: 50000, as the paper)")
     f.add_argument('--eval-every', type=_positive_int, default=500, help="steps between evaluations (default: 500)")

