@@ -212,9 +212,10 @@ def load_mnist(root=None, download: bool = True) -> Data:
         except DataNotFound as e: raise DataNotFound(f"MNIST files missing in {_short(raw)} ({which}) and {e}") from None
     return Data('mnist', *_load_raw(raw, 'MNIST'))
 
-def load_fashion(root=None, download: bool = True, system_dir=SYSTEM_FASHION_DIR) -> Data:
-    "Full Fashion-MNIST: `root/FashionMNIST/raw/` via torchvision, else Debian's gzipped copy in `system_dir`, else a download."
+def load_fashion(root=None, download: bool = True, system_dir=None) -> Data:
+    "Full Fashion-MNIST: `root/FashionMNIST/raw/` via torchvision, else the gzipped files in `system_dir` (default: `$BN_COURSE_FASHION_DIR`, else Debian's folder), else a download."
     raw, files = mnist_raw_dir(root, 'FashionMNIST'), _idx_files()
+    system_dir = system_dir or os.environ.get('BN_COURSE_FASHION_DIR') or SYSTEM_FASHION_DIR
     if all((raw/f).exists() for f in files): return Data('fashion', *_load_raw(raw, 'FashionMNIST'))
     system = Path(system_dir)
     if all((system/f'{f}.gz').exists() for f in files):  # read as Debian ships them, gzipped

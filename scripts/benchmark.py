@@ -1,15 +1,22 @@
 #!/usr/bin/env python
-"""Speed benchmark: the seed lab's own training loop vs bn_course's, side by side, on full-size synthetic MNIST.
+"""Speed benchmark: the seed lab's own training loop vs bn_course's, side by side, on real data at full size.
 
-Writes 60,000 / 10,000 MNIST-format images (IDX files, made from scikit-learn's digits; not real MNIST) unless they
-exist, then trains the BN + plain pair for one epoch at batch 32 with Adam lr 0.01 in the seed's own loop, in
+Runs on full Fashion-MNIST (60,000 / 10,000 real images, 28×28) when it is installed (Debian's dataset-fashion-mnist, or
+DIR/FashionMNIST/raw/); the seed loop reads it through torchvision's own dataset class, so the benchmark writes the four
+uncompressed IDX files under --data-dir first. Only when Fashion-MNIST is missing does it fall back to MNIST-format
+synthetic images made from scikit-learn's digits (not real data; every line printed says so). Then it trains the BN + plain pair for one epoch at batch 32 with Adam lr 0.01 in the seed's own loop, in
 bn_course's readable loop (train_models), in its stacked loop (train_stacked, what `bn-course compare` uses), in
 the stacked loop compiled by torch.compile (`bn-course compare --compile`), and 5 seeds of the pair in one stack
 (`bn-course compare --seeds 5`), with and without compiling. Prints seconds per epoch (median over seeds), the
 speed-up over the seed loop, and each model's test accuracy (over all test images, mean over seeds) after training;
 torch.compile's one-time compile is taken out of the epoch times and printed on its own line.
 
-    python scripts/benchmark.py [--data-dir bench_data] [--epochs 1] [--seeds 5] [--threads N] [--n-train N] [--n-test N]
+Every loop sees the same batches: the seed loop's DataLoader takes its shuffle from a sampler that draws one
+permutation per epoch like bn_course's loops (DataLoader(shuffle=True, generator=g) first draws a worker base seed from
+g, and RandomSampler(generator=g) draws an extra permutation after each epoch: both shift the order; tested).
+
+    python scripts/benchmark.py [--data synthetic] [--data-dir bench_data] [--epochs 1] [--seeds 5] [--threads N]
+                                [--n-train N] [--n-test N]
 """
 import argparse, statistics, sys, time
 
@@ -17,21 +24,30 @@ import torch
 import torchvision.datasets as dsets  # noqa: the seed lab's own imports
 import torchvision.transforms as transforms
 
-from bn_course.data import check_idx, load_data, synthetic_mnist, write_mnist, mnist_raw_dir, MNIST_FILES
+from bn_course.data import (DataNotFound, MNIST_FILES, check_idx, load_data, mnist_raw_dir, synthetic_mnist, write_idx,
+                            write_mnist)
 from bn_course.models import lab_models
 from bn_course.training import evaluate, run_comparison, set_seed
 from bn_course.stacked import run_seeds
 
 
-def seed_lab_epochs(root, epochs, device, seed=1):
+class SameShuffle(torch.utils.data.Sampler):
+    "bn_course's shuffle as a DataLoader sampler: one `torch.randperm` per epoch from one generator."
+    # RandomSampler(generator=g) gives the same first epoch, but after each epoch it draws a second, empty permutation
+    # from g, so from epoch 2 on its order differs; DataLoader(shuffle=True, generator=g) differs from the first batch.
+    def __init__(self, n, seed): self.n, self.g = n, torch.Generator().manual_seed(seed)
+    def __len__(self): return self.n
+    def __iter__(self): return iter(torch.randperm(self.n, generator=self.g).tolist())
+
+
+def seed_lab_epochs(root, epochs, device, seed=1, folder='MNIST', losses=None):
     "The seed notebook's loop, verbatim in spirit: DataLoader + ToTensor, default Adam, both models per batch."
     set_seed(seed)
     models = lab_models(784)
     bn_model, nn_model = models['bn'].to(device), models['plain'].to(device)
-    mnist_train = dsets.MNIST(root=root, train=True, transform=transforms.ToTensor(), download=False)
-    # the generator only fixes the shuffle to the one bn_course draws for seed 1, so both loops see the same batches
-    train_loader = torch.utils.data.DataLoader(dataset=mnist_train, batch_size=32, shuffle=True, drop_last=True,
-                                               generator=torch.Generator().manual_seed(seed))
+    mnist_train = getattr(dsets, folder)(root=root, train=True, transform=transforms.ToTensor(), download=False)
+    sampler = SameShuffle(len(mnist_train), seed)  # the shuffle bn_course draws for `seed`: every loop sees the same batches
+    train_loader = torch.utils.data.DataLoader(dataset=mnist_train, batch_size=32, sampler=sampler, drop_last=True)
     criterion = torch.nn.CrossEntropyLoss().to(device)
     bn_optimizer = torch.optim.Adam(bn_model.parameters(), lr=0.01)
     nn_optimizer = torch.optim.Adam(nn_model.parameters(), lr=0.01)
@@ -50,32 +66,53 @@ def seed_lab_epochs(root, epochs, device, seed=1):
             nn_loss = criterion(nn_model(X), Y)
             nn_loss.backward()
             nn_optimizer.step()
+            if losses is not None: losses.append((bn_loss.item(), nn_loss.item()))  # for the step-by-step test only
         secs.append(time.perf_counter() - t0)
     return secs, models
 
 
-def image_counts(root):
+def image_counts(root, folder='MNIST'):
     "(train, test) image counts of the IDX files under root, from their headers; () when missing or broken."
-    try: return tuple(check_idx(mnist_raw_dir(root)/MNIST_FILES[p][0], 3)[0] for p in ('train', 'test'))
+    try: return tuple(check_idx(mnist_raw_dir(root, folder)/MNIST_FILES[p][0], 3)[0] for p in ('train', 'test'))
     except (OSError, ValueError): return ()
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--data-dir', default='bench_data', help='where the synthetic MNIST files go (default: bench_data)')
-    p.add_argument('--epochs', type=int, default=1)
-    p.add_argument('--threads', type=int, default=None, help='torch threads (default: torch\'s own choice)')
-    p.add_argument('--n-train', type=int, default=60_000, help='training images (default: 60,000 as MNIST)')
-    p.add_argument('--n-test', type=int, default=10_000, help='test images (default: 10,000 as MNIST)')
-    p.add_argument('--seeds', type=int, default=5, help='seeds per loop; median times, mean accuracies (default: 5)')
-    args = p.parse_args()
-    if args.threads: torch.set_num_threads(args.threads)
+def prepare_data(args):
+    "(Data, folder, description): full Fashion-MNIST as IDX files the seed loop can read, or the synthetic stand-in."
+    if args.data != 'synthetic':
+        try: data = load_data('fashion', args.data_dir, download=False)
+        except DataNotFound as e:
+            if args.data == 'fashion': raise SystemExit(f"benchmark: {e}")
+            print(f"Fashion-MNIST not found, so the synthetic stand-in is used ({e})", flush=True)
+        else:
+            if image_counts(args.data_dir, 'FashionMNIST') != (len(data.x_train), len(data.x_test)):
+                raw = mnist_raw_dir(args.data_dir, 'FashionMNIST')   # torchvision's dataset class reads uncompressed files
+                for (img, lbl), x, y in zip(MNIST_FILES.values(), (data.x_train, data.x_test), (data.y_train, data.y_test)):
+                    write_idx(raw/img, (x * 255).round().to(torch.uint8).view(-1, 28, 28).numpy())
+                    write_idx(raw/lbl, y.to(torch.uint8).numpy())
+            return data, 'FashionMNIST', f"Fashion-MNIST (real, {len(data.x_train):,} train / {len(data.x_test):,} test)"
     raw = mnist_raw_dir(args.data_dir)
     if image_counts(args.data_dir) != (args.n_train, args.n_test):
         print(f"writing synthetic MNIST ({args.n_train:,} / {args.n_test:,} images) to {raw} ...", flush=True)
         write_mnist(args.data_dir, *synthetic_mnist(args.n_train, args.n_test))
+    return (load_data('mnist', args.data_dir, download=False, fallback=False), 'MNIST',
+            f"synthetic MNIST (NOT real data: made from scikit-learn digits, {args.n_train:,} train / {args.n_test:,} test)")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--data', choices=('auto', 'fashion', 'synthetic'), default='auto',
+                   help='auto: Fashion-MNIST when installed, else synthetic (default: auto)')
+    p.add_argument('--data-dir', default='bench_data', help='where the IDX files for the seed loop go (default: bench_data)')
+    p.add_argument('--epochs', type=int, default=1)
+    p.add_argument('--threads', type=int, default=None, help='torch threads (default: torch\'s own choice)')
+    p.add_argument('--n-train', type=int, default=60_000, help='synthetic data only: training images (default: 60,000)')
+    p.add_argument('--n-test', type=int, default=10_000, help='synthetic data only: test images (default: 10,000)')
+    p.add_argument('--seeds', type=int, default=5, help='seeds per loop; median times, mean accuracies (default: 5)')
+    args = p.parse_args()
+    if args.threads: torch.set_num_threads(args.threads)
+    data, folder, described = prepare_data(args)
     device = torch.device('cpu')
-    data = load_data('mnist', args.data_dir, download=False)
 
     # Every loop runs the same seeds; after one epoch a single run's accuracy swings by points from the rounding
     # differences alone (fused vs plain Adam), so accuracies are compared as means over seeds. Seeds are the outer loop,
@@ -92,7 +129,7 @@ def main():
         return secs
 
     def seed_lab(label, s):
-        sec, ms = seed_lab_epochs(args.data_dir, args.epochs, device, seed=s)
+        sec, ms = seed_lab_epochs(args.data_dir, args.epochs, device, seed=s, folder=folder)
         t0 = time.perf_counter()
         acc = {n: evaluate(m, data.x_test, data.y_test)[1] for n, m in ms.items()}
         evals.append((time.perf_counter() - t0) / len(ms))
@@ -126,7 +163,7 @@ def main():
     spread = ("seed-to-seed std of the seed loop's accuracy: " + ", ".join(
         f"{n} {statistics.pstdev(a[n] for a in lab) * 100:.2f}" for n in ('bn', 'plain')) + " points" if args.seeds > 1 else "one seed: no spread")
 
-    print(f"\nsynthetic MNIST ({args.n_train:,} train / {args.n_test:,} test, made from scikit-learn digits), BN + plain pair, "
+    print(f"\n{described}, BN + plain pair, "
           f"batch 32, Adam lr 0.01, {args.epochs} epoch(s), torch {torch.__version__}, {torch.get_num_threads()} thread(s); "
           f"times are medians and test accuracies means over seeds 1–{args.seeds} (the last two rows: seeds 1–5 trained together, "
           f"repeated {args.seeds}×)")
