@@ -191,15 +191,32 @@ def _download(raw: Path, folder: str):
         reason = str(e).strip().splitlines()
         raise DataNotFound(f"the download failed: {reason[-1] if reason else type(e).__name__}") from None
 
+_FIX = "Fix: replace both files with a good pair (or delete them and run again online to re-download)."
+
+def _check_shapes(img: Path, lbl: Path, shape: tuple, n_labels: int):
+    "What torchvision does not check, from the headers, before any training: a non-empty split of 28×28 images, one label each."
+    if shape[0] != n_labels:
+        raise MNISTFileError(f"{_short(img)} has {shape[0]} images but {_short(lbl)} has {n_labels} labels. {_FIX}")
+    if shape[0] == 0: raise MNISTFileError(f"{_short(img)} holds no images: an empty split cannot train or test. {_FIX}")
+    if tuple(shape[1:]) != (28, 28):
+        raise MNISTFileError(f"{_short(img)} holds {'×'.join(map(str, shape[1:]))} images; MNIST-format files hold 28×28. {_FIX}")
+
+def _check_labels(lbl: Path, labels):
+    "Every label is a class 0–9."
+    bad = torch.nonzero(torch.as_tensor(labels) > 9).flatten()
+    if len(bad):
+        raise MNISTFileError(f"{_short(lbl)} has {len(bad)} label(s) outside 0–9 (first: {int(labels[bad[0]])} "
+                             f"at index {int(bad[0])}). {_FIX}")
+
 def _load_raw(raw: Path, folder: str):
     "Train and test tensors from the four uncompressed IDX files in `raw`, read by torchvision after our own checks."
-    for img, lbl in MNIST_FILES.values():
-        n_img, n_lbl = check_idx(raw/img, 3)[0], check_idx(raw/lbl, 1)[0]
-        if n_img != n_lbl:
-            raise MNISTFileError(f"{_short(raw/img)} has {n_img} images but {_short(raw/lbl)} has {n_lbl} labels. "
-                                 "Fix: replace both with a matching pair.")
-    tr, te = (_TV[folder](raw.parent.parent, train=t, download=False) for t in (True, False))
-    return (*_as_tensors(tr.data, tr.targets), *_as_tensors(te.data, te.targets))
+    for img, lbl in MNIST_FILES.values(): _check_shapes(raw/img, raw/lbl, check_idx(raw/img, 3), check_idx(raw/lbl, 1)[0])
+    out = []
+    for (img, lbl), train in zip(MNIST_FILES.values(), (True, False)):
+        ds = _TV[folder](raw.parent.parent, train=train, download=False)
+        _check_labels(raw/lbl, ds.targets)
+        out += _as_tensors(ds.data, ds.targets)
+    return out
 
 def load_mnist(root=None, download: bool = True) -> Data:
     "Full MNIST from `root/MNIST/raw/` via torchvision, downloading it first if allowed and missing."
@@ -219,8 +236,12 @@ def load_fashion(root=None, download: bool = True, system_dir=None) -> Data:
     if all((raw/f).exists() for f in files): return Data('fashion', *_load_raw(raw, 'FashionMNIST'))
     system = Path(system_dir)
     if all((system/f'{f}.gz').exists() for f in files):  # read as Debian ships them, gzipped
-        return Data('fashion', *(t for img, lbl in MNIST_FILES.values()
-                                 for t in _as_tensors(read_idx(system/f'{img}.gz', 3), read_idx(system/f'{lbl}.gz', 1))))
+        out = []
+        for img, lbl in MNIST_FILES.values():
+            x, y = read_idx(system/f'{img}.gz', 3), read_idx(system/f'{lbl}.gz', 1)
+            _check_shapes(system/f'{img}.gz', system/f'{lbl}.gz', x.shape, len(y)); _check_labels(system/f'{lbl}.gz', y)
+            out += _as_tensors(x, y)
+        return Data('fashion', *out)
     why = "downloading was not allowed"
     if download:
         try: _download(raw, 'FashionMNIST'); return Data('fashion', *_load_raw(raw, 'FashionMNIST'))

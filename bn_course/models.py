@@ -4,14 +4,15 @@
 
 # %% ../nbs/01_models.ipynb #cafa3476
 from __future__ import annotations
-import math
+import hashlib, json, math
 from pathlib import Path
 
 import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['ACTIVATIONS', 'NORMS', 'INITS', 'init_linear', 'MLP', 'lab_models', 'save_model', 'load_model']
+__all__ = ['ACTIVATIONS', 'NORMS', 'INITS', 'MAX_PARAMETERS', 'init_linear', 'MLP', 'lab_models', 'CheckpointError', 'save_model',
+           'load_model']
 
 # %% ../nbs/01_models.ipynb #186c44ea
 ACTIVATIONS = {'relu': nn.ReLU, 'sigmoid': nn.Sigmoid, 'tanh': nn.Tanh}
@@ -75,17 +76,55 @@ def lab_models(n_in: int = 784, hidden=(32, 32), n_out: int = 10, **kwargs) -> d
     return {'bn': MLP(sizes, norm='batch', **kwargs), 'plain': MLP(sizes, **kwargs)}
 
 # %% ../nbs/01_models.ipynb #eac59995
-def save_model(model: MLP, path):
-    "Save an `MLP`'s config and `state_dict` (running statistics included) to `path`, atomically."
+class CheckpointError(ValueError):
+    "A file is not a bn_course checkpoint, or is corrupt."
+
+_CONFIG_KEYS = ('sizes', 'act', 'norm', 'norm_place', 'init', 'init_std', 'dropout', 'bias')
+MAX_PARAMETERS = 10**9   # far beyond any model of the course; a larger config is refused before anything is allocated
+
+def _digest(config: dict, state: dict) -> str:
+    "SHA-256 over the config and every tensor's name, dtype, shape and bytes: a flipped byte changes it."
+    h = hashlib.sha256(json.dumps(config, sort_keys=True).encode())
+    for k, t in state.items():
+        h.update(f'{k}|{t.dtype}|{tuple(t.shape)}'.encode())
+        h.update(t.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+def save_model(model: MLP, path, **extra):
+    "Save an `MLP`'s config, `state_dict` (running statistics included), a content hash and `extra` (e.g. `run_id`) to `path`, atomically."
     import io
-    from bn_course.data import _atomic_write_bytes
+    from bn_course.runs import atomic_write_bytes
+    state = model.state_dict()
     buf = io.BytesIO()
-    torch.save({'config': model.config, 'state_dict': model.state_dict()}, buf)
-    _atomic_write_bytes(Path(path), buf.getvalue())
+    torch.save({'format': 'bn_course.MLP/1', 'config': model.config, 'state_dict': state,
+                'sha256': _digest(model.config, state), **extra}, buf)
+    atomic_write_bytes(Path(path), buf.getvalue())
+
+def _check_config(config, bad):
+    "Validate a checkpoint's config without building anything: known keys, sane sizes, a bounded parameter count."
+    if not isinstance(config, dict) or set(config) - set(_CONFIG_KEYS) or 'sizes' not in config: raise bad('its config is not an MLP config')
+    sizes = config['sizes']
+    if not (isinstance(sizes, list) and 2 <= len(sizes) <= 1000 and all(type(s) is int and 1 <= s for s in sizes)):
+        raise bad('its config has invalid layer sizes')
+    n = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    if n > MAX_PARAMETERS: raise bad(f'its config asks for {n:,} parameters (more than {MAX_PARAMETERS:,})')
 
 def load_model(path, map_location='cpu') -> MLP:
-    "Rebuild an `MLP` saved by `save_model`, with its weights and running statistics."
-    ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    model = MLP(**ckpt['config'])
-    model.load_state_dict(ckpt['state_dict'])
+    "Rebuild an `MLP` saved by `save_model`, with its weights and running statistics; anything else gets a `CheckpointError`."
+    path = Path(path)
+    def bad(why): return CheckpointError(f"not a bn_course checkpoint or corrupt: {path} ({why}) — re-save it with save_model "
+                                         "(bn-course compare writes one per model)")
+    try: ckpt = torch.load(path, map_location=map_location, weights_only=True)   # never unpickles code
+    except FileNotFoundError: raise
+    except Exception as e: raise bad(f'torch.load could not read it: {type(e).__name__}') from None
+    if not isinstance(ckpt, dict) or ckpt.get('format') != 'bn_course.MLP/1' or not isinstance(ckpt.get('state_dict'), dict):
+        raise bad('no bn_course model format marker: a plain state_dict or another program\'s file')
+    config, state = ckpt.get('config'), ckpt['state_dict']
+    _check_config(config, bad)
+    if ckpt.get('sha256') != _digest(config, state): raise bad('its content hash does not match: the file was changed or damaged')
+    with torch.device('meta'): model = MLP(**config)              # shapes only: nothing allocated yet
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    if expected != {k: tuple(v.shape) for k, v in state.items()}: raise bad('its weights do not fit its config')
+    model = model.to_empty(device=map_location)
+    model.load_state_dict(state)
     return model

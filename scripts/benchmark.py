@@ -71,6 +71,80 @@ def seed_lab_epochs(root, epochs, device, seed=1, folder='MNIST', losses=None):
     return secs, models
 
 
+class AutogradStack(torch.nn.Module):
+    """The stacked idea from ordinary modules and autograd, for the benchmark row that decides whether the hand-written
+    backward and torch's private kernels (bn_course.stacked) pay: Linear(F, K·n) → BatchNorm1d(K·n) (masked for models
+    without BN) → activation → per-model (K, n, n) weights with baddbmm; trained with torch.optim.Adam(fused=True)."""
+    def __init__(self, models):
+        super().__init__()
+        lins = [[l for l in m if isinstance(l, torch.nn.Linear)] for m in models]
+        bns = [[l for l in m if isinstance(l, torch.nn.BatchNorm1d)] for m in models]
+        self.K, sizes = len(models), models[0].config['sizes']
+        self.first = torch.nn.Linear(sizes[0], self.K * sizes[1])
+        self.norms, self.masks = torch.nn.ModuleList(), []
+        self.w = torch.nn.ParameterList(); self.b = torch.nn.ParameterList()
+        with torch.no_grad():
+            self.first.weight.copy_(torch.cat([ls[0].weight for ls in lins])); self.first.bias.copy_(torch.cat([ls[0].bias for ls in lins]))
+            for i, n in enumerate(sizes[1:-1]):
+                bn = torch.nn.BatchNorm1d(self.K * n)
+                bn.weight.copy_(torch.cat([b[i].weight if b else torch.ones(n) for b in bns]))
+                bn.bias.copy_(torch.cat([b[i].bias if b else torch.zeros(n) for b in bns]))
+                self.norms.append(bn)
+                self.masks.append(torch.cat([torch.full((n,), bool(b)) for b in bns]))
+                self.w.append(torch.nn.Parameter(torch.stack([ls[i + 1].weight.t() for ls in lins])))
+                self.b.append(torch.nn.Parameter(torch.stack([ls[i + 1].bias for ls in lins])[:, None]))
+        self.mixed = not all(m.all() for m in self.masks)
+
+    def forward(self, x):
+        B, a = x.shape[0], self.first(x)
+        for i, (bn, mask) in enumerate(zip(self.norms, self.masks)):
+            a = torch.relu(torch.where(mask, bn(a), a) if self.mixed else bn(a))
+            a = torch.baddbmm(self.b[i], a.view(B, self.K, -1).transpose(0, 1), self.w[i])   # (K, B, n_out)
+            if i < len(self.norms) - 1: a = a.transpose(0, 1).reshape(B, -1)
+        return a                                                                         # (K, B, classes)
+
+
+def autograd_stack_epochs(data, epochs, seed=1, bs=32, lr=0.01):
+    "The lab's pair for one seed as an AutogradStack: (seconds per epoch, test accuracy per model)."
+    set_seed(seed)
+    models = lab_models(784)
+    st = AutogradStack(list(models.values()))
+    opt = torch.optim.Adam(st.parameters(), lr=lr, fused=True)
+    g, secs = torch.Generator().manual_seed(seed), []
+    for _ in range(epochs):
+        st.train(); t0 = time.perf_counter()
+        for xb, yb in data.train_batches(bs, generator=g):
+            out = st(xb)
+            loss = torch.nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), yb.repeat(st.K)) * st.K  # sum of per-model means
+            opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+        secs.append(time.perf_counter() - t0)
+    st.eval()
+    with torch.no_grad(): out = torch.cat([st(data.x_test[i:i + 5000]) for i in range(0, len(data.x_test), 5000)], 1)
+    acc = (out.argmax(-1) == data.y_test).float().mean(1).tolist()
+    return secs, dict(zip(models, acc))
+
+
+def public_adam_stack_epochs(data, epochs, seed=1, bs=32, lr=0.01):
+    "bn_course's StackedMLP (hand-written backward) with the public torch.optim.Adam(fused=True) instead of torch._fused_adam_."
+    from bn_course.stacked import StackedMLP
+    set_seed(seed)
+    models = lab_models(784)
+    sm = StackedMLP(list(models.values()))
+    params = [p for p in sm.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=lr, fused=True)
+    g, eye, secs = torch.Generator().manual_seed(seed), torch.eye(10), []
+    for _ in range(epochs):
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            for xb, yb in data.train_batches(bs, generator=g):
+                _, grads = sm.loss_and_grads(xb, yb, eye[yb], need_loss=False)
+                for p in params: p.grad = grads[p]
+                opt.step()
+        secs.append(time.perf_counter() - t0)
+    sm.write_back(list(models.values()))
+    return secs, {n: evaluate(m, data.x_test, data.y_test)[1] for n, m in models.items()}
+
+
 def image_counts(root, folder='MNIST'):
     "(train, test) image counts of the IDX files under root, from their headers; () when missing or broken."
     try: return tuple(check_idx(mnist_raw_dir(root, folder)/MNIST_FILES[p][0], 3)[0] for p in ('train', 'test'))
@@ -150,7 +224,11 @@ def main():
             return timed(label, res), {n: statistics.mean(r[-1] for r in m['valid_acc']) for n, m in res['models'].items()}
         return run
 
-    loops = {'seed lab (DataLoader)': seed_lab, 'bn_course.train_models': pair(), 'bn_course.train_stacked': pair(fast=True),
+    def autograd_stack(label, s): return autograd_stack_epochs(data, args.epochs, seed=s)
+
+    loops = {'seed lab (DataLoader)': seed_lab, 'bn_course.train_models': pair(), 'stack: nn modules + autograd': autograd_stack,
+             'stack: hand backward + optim.Adam': lambda label, s: public_adam_stack_epochs(data, args.epochs, seed=s),
+             'bn_course.train_stacked': pair(fast=True),
              'train_stacked(compile=True)': pair(fast=True, compile=True),
              'train_stacked, 5 seeds at once': five_seeds(), '5 seeds at once, compiled': five_seeds(compile=True)}
     secs, accs = {l: [] for l in loops}, {l: [] for l in loops}
@@ -167,11 +245,11 @@ def main():
           f"batch 32, Adam lr 0.01, {args.epochs} epoch(s), torch {torch.__version__}, {torch.get_num_threads()} thread(s); "
           f"times are medians and test accuracies means over seeds 1–{args.seeds} (the last two rows: seeds 1–5 trained together, "
           f"repeated {args.seeds}×)")
-    print(f"{'loop':<32}{'s/epoch':>9}{'speed-up':>10}{'bn acc':>9}{'plain acc':>11}")
+    print(f"{'loop':<36}{'s/epoch':>9}{'speed-up':>10}{'bn acc':>9}{'plain acc':>11}")
     base = rows[0][1]
     for label, secs, acc in rows:
-        if label in not_compiled: print(f"{label:<32}  n/a: torch.compile failed, see the warning above"); continue
-        print(f"{label:<32}{secs:>9.2f}{base / secs:>9.1f}x{acc['bn']:>9.2%}{acc['plain']:>11.2%}")
+        if label in not_compiled: print(f"{label:<36}  n/a: torch.compile failed, see the warning above"); continue
+        print(f"{label:<36}{secs:>9.2f}{base / secs:>9.1f}x{acc['bn']:>9.2%}{acc['plain']:>11.2%}")
     gap = max(abs(acc[n] - rows[0][2][n]) for label, _, acc in rows[1:] for n in acc if label not in not_compiled)
     print(f"largest gap in mean accuracy to the seed loop: {gap*100:.2f} points ({spread}); "
           f"evaluation of {len(data.x_test):,} test images: {sum(evals) / len(evals) * 1000:.0f} ms per model")

@@ -23,7 +23,8 @@ def test_benchmark_prints_ratios(tmp_path):
     assert r.returncode == 0, r.stderr
     rows = {l.split('  ')[0].strip(): l for l in r.stdout.splitlines()}
     failed = 'torch.compile failed' in r.stderr  # no C++ compiler here: the compiled rows must say so, not fake a number
-    for loop in ('seed lab (DataLoader)', 'bn_course.train_models', 'bn_course.train_stacked', 'train_stacked(compile=True)',
+    for loop in ('seed lab (DataLoader)', 'bn_course.train_models', 'stack: nn modules + autograd',
+                 'stack: hand backward + optim.Adam', 'bn_course.train_stacked', 'train_stacked(compile=True)',
                  'train_stacked, 5 seeds at once', '5 seeds at once, compiled'):
         assert loop in rows, r.stdout
         if failed and 'compile' in loop: assert 'n/a: torch.compile failed' in rows[loop]

@@ -1,8 +1,15 @@
-"The README's `jupyter lab nbs/` really serves the course: start JupyterLab headless and list the notebooks over its API."
-import json, os, socket, subprocess, sys, time, urllib.request
+"""The README's `jupyter lab nbs/` really serves the course, and the notebooks run there as a student runs them:
+JupyterLab headless, then a real browser (Playwright driving the system Chromium) opens the lab notebook and a lesson,
+runs all cells and reads the page: no error outputs, no literal `**` or `$` left in rendered markdown."""
+import contextlib, json, os, shutil, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT
+from browser import browser  # noqa: F401  (fixture)
+
+IN_BROWSER = ['05_lab_bn_vs_plain.ipynb', '12_batchnorm.ipynb']
 
 
 def free_port():
@@ -10,30 +17,82 @@ def free_port():
         s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 
-def test_jupyter_lab_serves_the_notebooks(tmp_path):
+@contextlib.contextmanager
+def jupyter_lab(root: Path, tmp_path: Path, env: dict | None = None):
+    "A headless JupyterLab serving `root` without a token; yields its base URL."
     port = free_port()
-    cmd = [str(Path(sys.executable).parent/'jupyter'), 'lab', 'nbs/', '--no-browser', f'--port={port}', '--ip=127.0.0.1',
-           '--IdentityProvider.token=', '--ServerApp.password=', f'--ServerApp.runtime_dir={tmp_path}']
+    cmd = [str(Path(sys.executable).parent/'jupyter'), 'lab', str(root), '--no-browser', f'--port={port}', '--ip=127.0.0.1',
+           '--IdentityProvider.token=', '--ServerApp.password=', f'--ServerApp.runtime_dir={tmp_path}',
+           f'--LabApp.workspaces_dir={tmp_path}/workspaces', '--expose-app-in-browser']   # a fresh workspace; app for commands
     if os.geteuid() == 0: cmd.append('--allow-root')  # as the README says for root
+    settings = tmp_path/'settings'/'@jupyterlab'/'notebook-extension'
+    settings.mkdir(parents=True)
+    # render every cell, not only those on screen, so the whole page can be read
+    (settings/'tracker.jupyterlab-settings').write_text(json.dumps({'windowingMode': 'none'}))
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, 'JUPYTER_RUNTIME_DIR': str(tmp_path)})
+                            env={**os.environ, 'JUPYTER_RUNTIME_DIR': str(tmp_path), 'JUPYTERLAB_SETTINGS_DIR': str(tmp_path/'settings'),
+                                 **(env or {})})
+    url = f'http://127.0.0.1:{port}'
     try:
-        contents, lab = None, None
         for _ in range(120):
-            try:
-                contents = json.load(urllib.request.urlopen(f'http://127.0.0.1:{port}/api/contents', timeout=2))
-                lab = urllib.request.urlopen(f'http://127.0.0.1:{port}/lab', timeout=5).read().decode()
-                break
+            try: urllib.request.urlopen(f'{url}/api/contents', timeout=2); break
             except OSError:
                 if proc.poll() is not None: break
                 time.sleep(0.5)
-        assert contents is not None, proc.stdout.read() if proc.poll() is not None else 'JupyterLab did not answer'
-        names = {c['name'] for c in contents['content']}
-        assert {'index.ipynb', '05_lab_bn_vs_plain.ipynb'} <= names
-        assert 'JupyterLab' in lab
-        kernels = json.load(urllib.request.urlopen(f'http://127.0.0.1:{port}/api/kernelspecs', timeout=5))
-        assert 'python3' in kernels['kernelspecs']
+        else: pytest.fail('JupyterLab did not answer')
+        assert proc.poll() is None, proc.stdout.read()
+        yield url
     finally:
         proc.terminate()
         try: proc.wait(timeout=20)
         except subprocess.TimeoutExpired: proc.kill()
+
+
+def test_jupyter_lab_serves_the_notebooks(tmp_path):
+    with jupyter_lab(ROOT/'nbs', tmp_path) as url:
+        contents = json.load(urllib.request.urlopen(f'{url}/api/contents', timeout=5))
+        names = {c['name'] for c in contents['content']}
+        assert {'index.ipynb', '05_lab_bn_vs_plain.ipynb'} <= names
+        assert 'JupyterLab' in urllib.request.urlopen(f'{url}/lab', timeout=5).read().decode()
+        kernels = json.load(urllib.request.urlopen(f'{url}/api/kernelspecs', timeout=5))
+        assert 'python3' in kernels['kernelspecs']
+
+
+READ_PAGE = """() => {
+  const cells = [...document.querySelectorAll('.jp-Notebook .jp-Cell')];
+  const code = cells.filter(c => c.classList.contains('jp-CodeCell'));
+  const prompts = code.map(c => (c.querySelector('.jp-InputArea-prompt') || {}).textContent || '');
+  const errors = [...document.querySelectorAll('.jp-OutputArea-output')]
+      .map(o => o.innerText).filter(t => /Traceback \\(most recent call last\\)|\\w+Error: /.test(t));
+  const md = [...document.querySelectorAll('.jp-MarkdownCell .jp-RenderedMarkdown')].map(m => {
+      const c = m.cloneNode(true);
+      c.querySelectorAll('code, pre, mjx-container, .MathJax, .katex, script').forEach(e => e.remove());
+      return c.innerText; });
+  return {n_code: code.length, prompts, errors, md};
+}"""
+
+
+@pytest.mark.parametrize('name', IN_BROWSER)
+def test_notebook_runs_in_jupyterlab(browser, tmp_path, name):
+    "Open the notebook in JupyterLab, Run All Cells (fast configuration), then read the page as a student sees it."
+    root = tmp_path/'nbs'
+    shutil.copytree(ROOT/'nbs', root, ignore=shutil.ignore_patterns('_docs', '.quarto', '.ipynb_checkpoints'))  # never save into nbs/
+    env = {'IN_TEST': '1', 'OMP_NUM_THREADS': '1', 'BN_COURSE_OFFLINE': '1', 'PYTHONPATH': str(ROOT)}
+    with jupyter_lab(root, tmp_path, env) as url:
+        page = browser.new_page(viewport={'width': 1400, 'height': 1000})
+        page.goto(f'{url}/lab/tree/{name}')
+        page.wait_for_selector('.jp-Notebook .jp-Cell', timeout=60_000)
+        page.wait_for_function("() => document.querySelector('.jp-Notebook-ExecutionIndicator[data-status=\"idle\"]')",
+                               timeout=60_000)
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")   # Run ▸ Run All Cells
+        # done when no cell waits or runs any more ([*]) and every code cell shows an execution count
+        page.wait_for_function("""() => { const p = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
+                                          return p.length > 0 && p.every(e => /\\[\\d+\\]/.test(e.textContent)); }""",
+                               timeout=280_000, polling=1000)
+        seen = page.evaluate(READ_PAGE)
+    assert seen['n_code'] > 5
+    assert not seen['errors'], f"{name}: error outputs in the browser:\n" + '\n---\n'.join(e[:600] for e in seen['errors'])
+    unrun = [p for p in seen['prompts'] if not any(ch.isdigit() for ch in p)]
+    assert not unrun, f"{name}: {len(unrun)} code cells did not run"
+    left = [t[:120] for t in seen['md'] if '**' in t or '$' in t]
+    assert not left, f"{name}: literal ** or $ in rendered markdown:\n" + '\n'.join(left)
