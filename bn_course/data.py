@@ -4,13 +4,15 @@
 
 # %% ../nbs/00_data.ipynb #8710567d
 from __future__ import annotations
-import contextlib, gzip, io, os, struct, sys, tempfile, warnings
+import contextlib, gzip, io, os, struct, sys, warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 import torchvision
+
+from .runs import atomic_write_bytes
 
 # %% auto #0
 __all__ = ['MNIST_FILES', 'SYSTEM_FASHION_DIR', 'NAMES', 'DATASETS', 'default_data_dir', 'mnist_raw_dir', 'write_idx',
@@ -39,17 +41,6 @@ def _short(p) -> str:
     return '~' + p[len(home):] if home != '/' and p.startswith(home) else p
 
 # %% ../nbs/00_data.ipynb #8558227b
-def _atomic_write_bytes(path: Path, data: bytes):
-    "Write to a temporary file beside `path`, then rename: readers never see half a file."
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f: f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
-        raise
-
 def write_idx(path, arr):
     "Write a uint8 array (values 0..255) to `path` in IDX format."
     a = np.asarray(arr)
@@ -59,7 +50,7 @@ def write_idx(path, arr):
         a = a.astype(np.uint8)
     if not 1 <= a.ndim <= 3: raise ValueError(f"IDX arrays have 1 to 3 dimensions, got shape {a.shape}")
     header = bytes([0, 0, 0x08, a.ndim]) + struct.pack(f'>{a.ndim}I', *a.shape)
-    _atomic_write_bytes(Path(path), header + np.ascontiguousarray(a).tobytes())
+    atomic_write_bytes(Path(path), header + np.ascontiguousarray(a).tobytes())
 
 def write_mnist(root, x_train, y_train, x_test, y_test) -> Path:
     "Write the four uncompressed MNIST IDX files under `root/MNIST/raw/`; returns that folder."

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_plots.ipynb #523b337a
 from __future__ import annotations
-import io, math
+import io, math, warnings
 from pathlib import Path
 
 import matplotlib
@@ -12,7 +12,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from .data import dataset_label, _atomic_write_bytes
+from .data import dataset_label
+from .runs import atomic_write_bytes
+from .stats import mean_ci
 from .training import Comparison, save_json
 
 # %% auto #0
@@ -28,15 +30,20 @@ def _panels(figsize):
     fig, axes = plt.subplots(2, 2, figsize=figsize, sharex=True)
     return fig, [(s, m, ax) for (s, m), ax in zip([(s, m) for s in ('train', 'valid') for m in ('loss', 'acc')], axes.flat)]
 
-def _finish(fig, panels, suptitle: str, legend_size=None):
-    "Titles, axis labels, grids and legends of the 2×2 panels, integer epochs, the suptitle."
+def _finish(fig, panels, suptitle: str, legend_size=None, legend: tuple | None = None):
+    "Titles, axis labels and grids of the 2×2 panels, integer epochs, the suptitle; a legend per panel, or one for the figure when `legend=(handles, labels)`."
     for split, metric, ax in panels:
         ax.set_title(f"{'training' if split == 'train' else 'validation (test set)'} {'loss' if metric == 'loss' else 'accuracy'}")
         ax.set_ylabel('cross-entropy loss' if metric == 'loss' else 'accuracy (%)')
-        ax.grid(alpha=.3); ax.legend(fontsize=legend_size)
+        ax.grid(alpha=.3)
+        if legend is None: ax.legend(fontsize=legend_size)
         if split == 'valid': ax.set_xlabel('epoch'); ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(suptitle)
     fig.tight_layout()
+    if legend is not None and legend[0]:  # below the panels, in room made for it
+        h = fig.get_figheight()
+        fig.subplots_adjust(bottom=fig.subplotpars.bottom + 0.3 / h * math.ceil(len(legend[0]) / 2))
+        fig.legend(*legend, loc='lower center', ncol=2, fontsize=legend_size, frameon=False)
     return fig
 
 def plot_comparison(comp: Comparison, title: str | None = None, figsize=(11, 7)) -> matplotlib.figure.Figure:
@@ -60,7 +67,7 @@ def save_figure(fig, path, dpi: int = 110):
     path = Path(path)
     buf = io.BytesIO()
     fig.savefig(buf, format=path.suffix.lstrip('.') or 'png', dpi=dpi, bbox_inches='tight')
-    _atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, buf.getvalue())
 
 # %% ../nbs/03_plots.ipynb #c626f7c5
 def save_result(result: dict, fig, png, json_path):
@@ -70,25 +77,30 @@ def save_result(result: dict, fig, png, json_path):
     save_json(result, json_path)
 
 # %% ../nbs/03_plots.ipynb #63692037
-def plot_seed_bands(result: dict, figsize=(11, 7)) -> matplotlib.figure.Figure:
-    "2×2 figure of mean ± std bands over seeds for a `run_seeds` / `--seeds` result (metrics as per-seed lists)."
+def plot_seed_bands(result: dict, figsize=(11, 7.5), conf: float = 0.95) -> matplotlib.figure.Figure:
+    "2×2 figure over seeds for a `run_seeds` / `--seeds` result: per model the mean, its `conf` confidence band (`mean_ci`) and the min / max; one legend."
     fig, panels = _panels(figsize)
-    seeds = result['seeds']
+    seeds, handles = result['seeds'], {}
     for split, metric, ax in panels:
         for i, (name, m) in enumerate(result['models'].items()):
             arr = np.array([[np.nan if v is None else v for v in run] for run in m[f'{split}_{metric}']], dtype=float)
             if metric == 'acc': arr = arr * 100
-            ok = ~np.isnan(arr).all(1)
+            ok = ~np.isnan(arr).all(1)           # seeds with at least one finite epoch
             color, ep = COLORS.get(name, f'C{i}'), np.arange(1, arr.shape[1] + 1)
             n_div = int(sum(m['diverged']))
-            label = f"{name}: mean ± std of {ok.sum()} seeds" + (f" ({n_div} diverged)" if n_div else '')
-            if ok.any():
-                mu, sd = np.nanmean(arr[ok], 0), np.nanstd(arr[ok], 0)
-                ax.fill_between(ep, mu - sd, mu + sd, color=color, alpha=.25, lw=0)
-                ax.plot(ep, mu, 'o-', ms=3, color=color, label=label)
-                ax.plot(ep, np.nanmin(arr[ok], 0), ':', color=color, lw=1)
-                ax.plot(ep, np.nanmax(arr[ok], 0), ':', color=color, lw=1, label=f'{name}: min / max over seeds')
-    c = result['config']
+            if not ok.any(): continue
+            with warnings.catch_warnings():      # epochs after every seed diverged are all NaN: no point drawn, no warning
+                warnings.simplefilter('ignore', RuntimeWarning)
+                mu, lo, hi = mean_ci(arr[ok], conf)  # NaN-aware: a seed that diverged later drops out from that epoch on
+                lo_seed, hi_seed = np.nanmin(arr[ok], 0), np.nanmax(arr[ok], 0)
+            band = ax.fill_between(ep, lo, hi, color=color, alpha=.25, lw=0)
+            line, = ax.plot(ep, mu, 'o-', ms=3, color=color)
+            ax.plot(ep, lo_seed, ':', color=color, lw=1)
+            minmax, = ax.plot(ep, hi_seed, ':', color=color, lw=1)
+            div = f" ({n_div} diverged)" if n_div else ''
+            handles.setdefault((name, 'mean'), (f"{name}: mean of {ok.sum()} seeds{div}, band = {conf:.0%} CI of the mean", (band, line)))
+            handles.setdefault((name, 'range'), (f"{name}: min / max over seeds", minmax))
+    c, labels = result['config'], [l for l, _ in handles.values()]
     return _finish(fig, panels, f"BN vs no BN on {dataset_label(result['dataset'], result.get('fallback'))}, seeds {seeds[0]}–{seeds[-1]} "
                                 f"({len(seeds)} seeds): {c['n_train']} train / {c['n_test']} test images, batch {c['batch_size']}, "
-                                f"{c['optimizer']} lr {c['lr']}", legend_size=8)
+                                f"{c['optimizer']} lr {c['lr']}", legend_size=9, legend=([h for _, h in handles.values()], labels))

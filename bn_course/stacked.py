@@ -16,7 +16,7 @@ from .models import MLP, ACTIVATIONS
 from .training import Comparison, History, resolve_device, score_epoch, _check_run, _run_config
 
 # %% auto #0
-__all__ = ['can_stack', 'StackedMLP', 'StackedOptimizer', 'train_stacked', 'run_seeds']
+__all__ = ['can_stack', 'StackedMLP', 'StackedOptimizer', 'train_stacked']
 
 # %% ../nbs/06_stacked.ipynb #b9c5f30c
 def can_stack(models) -> str | None:
@@ -308,25 +308,3 @@ def train_stacked(models: dict, data: Data, epochs: int = 10, bs: int = 32, lr: 
     config = _run_config(models, data, dev, n_batches, epochs=epochs, batch_size=bs, lr=lr, optimizer=optimizer, seed=seed)
     if compile: config.update(compiled=compiled, compile_seconds=compile_secs)
     return Comparison(data.name, data.fallback, config, secs, hist)
-
-# %% ../nbs/06_stacked.ipynb #a59ee4ba
-def run_seeds(dataset: str | Data = 'mnist', data_dir=None, n_seeds: int = 5, epochs: int = 10, bs: int = 32, lr: float = 0.01,
-              seed: int = 1, device: str = 'auto', progress: bool = True, download: bool | None = None, compile: bool = False):
-    "The lab for seeds `seed … seed+n_seeds−1` on a dataset name or loaded `Data`, all BN and plain models trained as one stack: `(result dict, models)`."
-    from bn_course.data import load_data
-    from bn_course.models import lab_models
-    from bn_course.training import set_seed, METRICS
-    if n_seeds < 1: raise ValueError(f"n_seeds must be at least 1, got {n_seeds}")
-    data = dataset if isinstance(dataset, Data) else load_data(dataset, data_dir, download=download)
-    seeds, models, shuffle = list(range(seed, seed + n_seeds)), {}, {}
-    for s in seeds:
-        set_seed(s)
-        for name, m in lab_models(data.n_features).items(): models[f'{name}/{s}'], shuffle[f'{name}/{s}'] = m, s
-    comp = train_stacked(models, data, epochs=epochs, bs=bs, lr=lr, seed=seed, device=device, progress=progress,
-                         shuffle_seeds=shuffle, compile=compile)
-    res = comp.to_dict()
-    res['seeds'] = seeds
-    res['config'].update(seeds=seeds, models={n: models[f'{n}/{seed}'].config for n in ('bn', 'plain')})
-    res['models'] = {n: {**{k: [res['models'][f'{n}/{s}'][k] for s in seeds] for k in METRICS},
-                         'diverged': [res['models'][f'{n}/{s}']['diverged'] for s in seeds]} for n in ('bn', 'plain')}
-    return res, models

@@ -13,12 +13,12 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from .data import Data, dataset_label, load_data, _atomic_write_bytes
-from .models import lab_models
+from .data import Data, dataset_label
+from .runs import atomic_write_bytes
 
 # %% auto #0
 __all__ = ['METRICS', 'resolve_device', 'set_seed', 'evaluating', 'evaluate', 'History', 'save_json', 'Comparison',
-           'make_optimizer', 'score_epoch', 'train_models', 'run_comparison']
+           'make_optimizer', 'score_epoch', 'train_models']
 
 # %% ../nbs/02_training.ipynb #1d5a1a55
 def resolve_device(device: str = 'auto') -> torch.device:
@@ -85,7 +85,7 @@ def _none_to_nan(o):
 def save_json(obj, path):
     "Write `obj` as JSON atomically (temp file + rename); NaN/Inf become null."
     text = json.dumps(_nan_to_none(obj), indent=2, allow_nan=False, ensure_ascii=False)
-    _atomic_write_bytes(Path(path), (text + '\n').encode())
+    atomic_write_bytes(Path(path), (text + '\n').encode())
 
 @dataclass
 class Comparison:
@@ -188,18 +188,3 @@ def train_models(models: dict, data: Data, epochs: int = 10, bs: int = 32, lr: f
         bar.set_postfix({n: f"{h.valid_acc[-1]:.3f}" for n, h in hist.items()})
     config = _run_config(models, data, dev, n_batches, epochs=epochs, batch_size=bs, lr=lr, optimizer=optimizer, seed=seed)
     return Comparison(data.name, data.fallback, config, secs, hist)
-
-# %% ../nbs/02_training.ipynb #5ee02e05
-def run_comparison(dataset: str | Data = 'mnist', data_dir=None, epochs: int = 10, bs: int = 32, lr: float = 0.01,
-                   seed: int = 1, device: str = 'auto', progress: bool = True, download: bool | None = None,
-                   fast: bool = False, compile: bool = False):
-    "The seed lab, BN vs no BN, on a dataset name or loaded `Data`: returns `(Comparison, models)`; MNIST falls back to digits when unavailable."
-    if compile and not fast: raise ValueError("compile=True needs fast=True: only the stacked loop is compiled")
-    data = dataset if isinstance(dataset, Data) else load_data(dataset, data_dir, download=download)
-    set_seed(seed)
-    models = lab_models(data.n_features)
-    if fast:  # both models in one stacked step: same math, see the stacked notebook
-        from bn_course.stacked import train_stacked
-        return train_stacked(models, data, epochs=epochs, bs=bs, lr=lr, seed=seed, device=device, progress=progress,
-                             compile=compile), models
-    return train_models(models, data, epochs=epochs, bs=bs, lr=lr, seed=seed, device=device, progress=progress), models

