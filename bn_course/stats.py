@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_stats.ipynb #bd410062
 from __future__ import annotations
-import math
+import math, warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +22,8 @@ def mean_ci(x, conf: float = 0.95, axis: int = 0):
     "Mean and `conf` t-interval `(mean, lo, hi)` along `axis`, ignoring NaN (diverged seeds); the interval is NaN with fewer than 2 values."
     x = np.asarray(x, dtype=float)
     n = np.sum(np.isfinite(x), axis=axis)
-    with np.errstate(invalid='ignore', divide='ignore'):
+    with np.errstate(invalid='ignore', divide='ignore'), warnings.catch_warnings():
+        warnings.simplefilter('ignore', RuntimeWarning)   # columns with < 2 values: NaN below, not a warning
         m = np.nanmean(x, axis=axis) if x.size else np.nan
         sem = np.nanstd(x, axis=axis, ddof=1) / np.sqrt(n)
         half = sps.t.ppf(0.5 + conf / 2, n - 1) * sem
