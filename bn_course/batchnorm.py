@@ -5,6 +5,7 @@
 # %% ../nbs/12_batchnorm.ipynb #6060721e
 from __future__ import annotations
 import torch
+import torch.autograd.forward_ad as fwAD
 from torch import nn, Tensor
 from .diagnostics import Hooks
 
@@ -29,23 +30,30 @@ def _check_batch_size(x: Tensor):
     if _values_per_channel(x) == 1:
         raise ValueError(f"Expected more than 1 value per channel when training, got input size {x.size()}")
 
+def _normalize(x: Tensor, eps: float) -> tuple[Tensor, Tensor]:
+    "x̂ = (x - mean) / sqrt(var + eps) per channel over the batch, and 1/sqrt(var + eps)."
+    dims = _reduce_dims(x)
+    mean = x.mean(dims, keepdim=True)
+    var = (x - mean).square().mean(dims, keepdim=True)  # biased: this is what normalizes
+    invstd = (var + eps).rsqrt()
+    return (x - mean) * invstd, invstd
+
 class BatchNormFunction(torch.autograd.Function):
     "Batch-statistics BN, `y = weight * (x - mean) / sqrt(var + eps) + bias`, with the backward pass written out by hand."
     @staticmethod
     def forward(ctx, x, weight, bias, eps):
-        dims = _reduce_dims(x)
-        mean = x.mean(dims, keepdim=True)
-        var = x.var(dims, unbiased=False, keepdim=True)  # biased: this is what normalizes
-        invstd = (var + eps).rsqrt()
-        x_hat = (x - mean) * invstd
-        ctx.save_for_backward(x_hat, invstd, weight)
-        ctx.has_bias = bias is not None
+        x_hat, _ = _normalize(x, eps)
+        # save the input, not x̂: the backward recomputes x̂ from x with differentiable ops, so the backward is itself
+        # differentiable and second-order gradients are exact (saved x̂ would be a constant to double backward)
+        ctx.save_for_backward(x, weight)
+        ctx.eps, ctx.has_bias = eps, bias is not None
         y = x_hat if weight is None else x_hat * _per_channel(weight, x)
         return y if bias is None else y + _per_channel(bias, x)
 
     @staticmethod
     def backward(ctx, dy):
-        x_hat, invstd, weight = ctx.saved_tensors
+        x, weight = ctx.saved_tensors
+        x_hat, invstd = _normalize(x, ctx.eps)
         dims, m = _reduce_dims(dy), _values_per_channel(dy)
         dweight = (dy * x_hat).sum(dims) if weight is not None else None
         dbias = dy.sum(dims) if ctx.has_bias else None
@@ -55,17 +63,38 @@ class BatchNormFunction(torch.autograd.Function):
                            - x_hat * (dx_hat * x_hat).sum(dims, keepdim=True))
         return dx, dweight, dbias, None
 
+def _has_tangent(t: Tensor | None) -> bool:
+    return t is not None and fwAD.unpack_dual(t).tangent is not None
+
+def _check_args(x, running_mean, running_var, weight, bias, training, eps):
+    "torch's argument checks, with its messages, before any work."
+    if training: _check_batch_size(x)
+    if training and eps <= 0: raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
+    if eps < 0: raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
+    others = [t for t in (running_mean, running_var, weight, bias) if t is not None]
+    if x.numel() > 0 and any(t.dtype != x.dtype for t in others):  # torch returns an empty input before this check
+        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype. Convert the module with "
+                           f".to({x.dtype}) or the input with .to({others[0].dtype})")
+    if _has_tangent(x) and (_has_tangent(running_mean) or _has_tangent(running_var)):
+        raise RuntimeError("batch_norm is not differentiable wrt running_mean and running_var, they cannot have "
+                           "forward grad defined")
+
 def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
                bias: Tensor | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     "From-scratch `F.batch_norm`: batch statistics (and an in-place running-stats update) when `training`, else running stats."
+    if x.dtype in (torch.float16, torch.bfloat16):  # as torch on CPU: half input, float32 statistics and parameters
+        params = (running_mean, running_var, weight, bias)
+        if all(t is None or t.dtype == torch.float32 for t in params):
+            return batch_norm(x.float(), *params, training, momentum, eps).to(x.dtype)
+    _check_args(x, running_mean, running_var, weight, bias, training, eps)
     if training:
-        _check_batch_size(x)
-        if running_mean is not None or running_var is not None:
+        # an empty batch has no statistics: torch leaves the running ones as they are
+        if (running_mean is not None or running_var is not None) and x.numel() > 0:
             with torch.no_grad():
                 dims = _reduce_dims(x)
-                if running_mean is not None: running_mean.lerp_(x.mean(dims).to(running_mean.dtype), momentum)
+                if running_mean is not None: running_mean.lerp_(x.mean(dims), momentum)
                 # the running variance is updated with the UNBIASED batch variance, m/(m-1) · biased
-                if running_var is not None: running_var.lerp_(x.var(dims, correction=1).to(running_var.dtype), momentum)
+                if running_var is not None: running_var.lerp_(x.var(dims, correction=1), momentum)
         return BatchNormFunction.apply(x, weight, bias, eps)
     y = (x - _per_channel(running_mean, x)) * _per_channel((running_var + eps).rsqrt(), x)
     if weight is not None: y = y * _per_channel(weight, x)
@@ -74,20 +103,16 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
 # %% ../nbs/12_batchnorm.ipynb #29af2470
 class BatchNorm1d(nn.Module):
     "Batch Normalization over (N, C) or (N, C, L) inputs, written from scratch; a drop-in for `torch.nn.BatchNorm1d`."
-    _version = 2  # torch's BN state_dict version, so checkpoints load both ways without complaint
+    _version = 2  # torch's BN state_dict version: version 2 added num_batches_tracked
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, device=None, dtype=None):
+                 track_running_stats: bool = True, device=None, dtype=None, *, bias: bool = True):
         super().__init__()
         kw = {'device': device, 'dtype': dtype}
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = nn.Parameter(torch.ones(num_features, **kw))
-            self.bias = nn.Parameter(torch.zeros(num_features, **kw))
-        else:
-            self.register_parameter('weight', None)
-            self.register_parameter('bias', None)
+        self.register_parameter('weight', nn.Parameter(torch.ones(num_features, **kw)) if affine else None)
+        self.register_parameter('bias', nn.Parameter(torch.zeros(num_features, **kw)) if affine and bias else None)
         if track_running_stats:
             self.register_buffer('running_mean', torch.zeros(num_features, **kw))
             self.register_buffer('running_var', torch.ones(num_features, **kw))
@@ -102,12 +127,24 @@ class BatchNorm1d(nn.Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, *args):
+        # state dicts saved before version 2 have no num_batches_tracked: keep the module's own count (0 when new), as torch
+        key = prefix + 'num_batches_tracked'
+        if local_metadata.get('version', 0) < 2 and self.track_running_stats and key not in state_dict:
+            nbt = self.num_batches_tracked
+            state_dict[key] = nbt if nbt.device.type != 'meta' else torch.tensor(0, dtype=torch.long)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, *args)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() not in (2, 3): raise ValueError(f"expected 2D or 3D input (got {x.dim()}D input)")
-        if x.shape[1] != self.num_features:
-            raise ValueError(f"expected {self.num_features} channels in dimension 1, got input of shape {tuple(x.shape)}")
+        if x.shape[1] != self.num_features and (self.running_mean is not None or self.weight is not None):
+            # torch's error type and message, plus the fix
+            name = 'running_mean' if self.running_mean is not None else 'weight'
+            raise RuntimeError(f"{name} should contain {x.shape[1]} elements not {self.num_features}: "
+                               f"the input of shape {tuple(x.shape)} has {x.shape[1]} channels in dimension 1, "
+                               f"this layer {self.num_features}; build it with num_features={x.shape[1]}")
         momentum = self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.add_(1)

@@ -2,9 +2,8 @@
 
 Every test is parametrized over the implementation under test: `torch` (must pass) and `bn_course` (the claim
 "drop-in for torch.nn.BatchNorm1d" is what is being tested). Only the class (or, for tests of `F.batch_norm`, the
-function) under test is swapped; upstream's inputs and asserts are kept. Where `bn_course` is known to differ the
-`bn_course` parameter is marked `xfail(strict=True)` with the reason, so the mark must be removed once the library is
-fixed (a strict xfail that passes turns the run red).
+function) under test is swapped; upstream's inputs and asserts are kept. No test is marked xfail: every upstream
+assert must hold for bn_course as it does for torch.
 
 Sources (PyTorch main, read 2026-12; torch 2.14.1 installed here):
   * test/test_nn.py (TestNN, TestNNDeviceType, TestFusionUtils)
@@ -25,13 +24,13 @@ Adapted (upstream → here; "cls"= parametrized over torch/bn_course BatchNorm1d
     test_batchnorm_raises_error_if_running_var_is_not_same_size_as_input → same name (fn)
     test_batchnorm_raises_error_if_weight_is_not_same_size_as_input → same name (fn)
     test_batchnorm_raises_error_if_bias_is_not_same_size_as_input → same name (fn)
-    test_batchnorm_raises_error_if_running_var_or_running_mean_have_forward_grad → same name (fn)   [xfail bn_course]
+    test_batchnorm_raises_error_if_running_var_or_running_mean_have_forward_grad → same name (fn)
     test_batchnorm_buffer_update_when_stats_are_not_tracked → same name (cls)
     test_batchnorm_load_state_dict → same name (cls; upstream uses BatchNorm2d, the code under test is the
-        shared _NormBase state-dict logic, so BatchNorm1d is substituted)   [xfail bn_course]
+        shared _NormBase state-dict logic, so BatchNorm1d is substituted)
   test_nn.py TestNNDeviceType (device='cpu')
-    test_BatchNorm_empty → test_BatchNorm_empty (cls; BatchNorm2d/(0,3,2,2) → BatchNorm1d/(0,3,2))   [xfail bn_course]
-    test_batchnorm_grad (_test_batchnorm_grad) → test_batchnorm_grad[training] (fn)   [xfail bn_course in train mode]
+    test_BatchNorm_empty → test_BatchNorm_empty (cls; BatchNorm2d/(0,3,2,2) → BatchNorm1d/(0,3,2))
+    test_batchnorm_grad (_test_batchnorm_grad) → test_batchnorm_grad[training] (fn)
     test_batchnorm_eval (_test_batchnorm_eval, ndim 2 and 3) → test_batchnorm_eval (cls)
     test_batchnorm_affine (_test_batchnorm_affine) → test_batchnorm_affine (cls)
     test_batchnorm_simple_average (_test_batchnorm_simple_average) → test_batchnorm_simple_average (cls)
@@ -40,7 +39,7 @@ Adapted (upstream → here; "cls"= parametrized over torch/bn_course BatchNorm1d
     test_fuse_linear_bn_requires_grad → test_fuse_linear_bn_requires_grad (cls)
   test/nn/test_load_state_dict.py TestLoadStateDict (@swap([True, False]) → parametrize `swap`)
     test_load_state_dict → test_load_state_dict (cls; `net.bn` BatchNorm2d(2) → cls(2))
-    test_load_state_dict_BC → test_load_state_dict_BC (cls; BatchNorm2d(3) → cls(3))   [xfail bn_course]
+    test_load_state_dict_BC → test_load_state_dict_BC (cls; BatchNorm2d(3) → cls(3))
     test_load_state_dict_assign_meta → test_load_state_dict_assign_meta (cls)
     test_load_state_dict_assign_with_optimizer → test_load_state_dict_assign_with_optimizer (cls)
     test_load_state_dict_assign_shape_stride → test_load_state_dict_assign_shape_stride (cls)
@@ -68,29 +67,26 @@ Skipped (not adapted), with the reason:
   Not applicable: TestModule.test_check_inplace (BatchNorm1d has no `inplace` argument); the ModuleInfo's
     TestEagerFusionModuleInfo / aot_autograd entries (torch.compile/functorch-specific).
 
-Known differences of bn_course (xfail on the bn_course parameter only, reasons spelled out in the constants
-NO_BIAS_KW, GRADGRAD, EMPTY_BATCH, OLD_STATE_DICT, EPS, FORWARD_AD below; `_expected_failure` says which TestModule
-input/mode combinations fail). GRADGRAD is wrong on every train-mode input, but for '3d_input_not_affine' (no weight,
-12 values per channel) the error stays inside gradgradcheck's tolerance, so that upstream check passes.
+Fixed in bn_course because this suite found them (each was a strict xfail on the bn_course parameter until the fix):
+no `bias=` keyword; second-order gradients through the batch statistics silently wrong (the backward now recomputes
+x̂ from the saved input with differentiable ops); an empty train-mode batch turning running stats into NaN; state dicts
+without num_batches_tracked not loading (no `_load_from_state_dict`); eps <= 0 accepted; forward-mode tangents on the
+running statistics accepted.
 
 Adaptation notes: every test is seeded with torch.manual_seed(1234) as TestCase.setUp does (ModuleInfo inputs come
 from make_tensor, and gradcheck's fast mode draws random vectors); the forward-grad test skips the one-time
 jit-scripting of torch._decomp.decompositions_for_jvp (runtime only, see there); TestModule.test_errors is run once,
 not per train/eval, because upstream never calls m.train() in it.
 
-Other differences found while adapting, not covered by an upstream assert (so not tests here):
-  * repr: torch's extra_repr has `bias=True` (`BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, bias=True,
-    track_running_stats=True)`), bn_course's has no `bias=` field.
-  * wrong number of channels: torch raises RuntimeError ("running_mean should contain 5 elements not 3"), bn_course
-    ValueError; `except RuntimeError` code written against torch will not catch it.
-  * mixed dtypes (float module, double input): torch raises RuntimeError "mixed dtype (CPU): all inputs must share
-    same datatype", bn_course silently computes in float64.
-  * an empty batch in train mode also makes bn_course emit two UserWarnings ("var(): degrees of freedom is <= 0");
-    torch is silent.
+Other differences found while adapting, not covered by an upstream assert, also fixed and tested in
+test_batchnorm_dropin_details below: repr without `bias=`; a wrong number of channels raising ValueError (torch:
+RuntimeError "running_mean should contain 5 elements not 3"); mixed dtypes (float module, double input) computed
+silently in float64 (torch: RuntimeError "mixed dtype (CPU)"); an empty train-mode batch emitting UserWarnings.
 """
 from __future__ import annotations
 
 import tempfile
+import warnings
 from collections import OrderedDict
 from copy import deepcopy
 from functools import partial, wraps
@@ -102,7 +98,6 @@ from unittest.mock import MagicMock, patch
 import pytest
 import torch
 import torch.autograd.forward_ad as fwAD
-from torch.autograd.gradcheck import GradcheckError
 import torch.nn.functional as F
 from torch import nn
 from torch.nn import Parameter
@@ -112,25 +107,9 @@ from torch.testing import assert_close, make_tensor
 from bn_course import batchnorm as bnc
 
 # ---------------------------------------------------------------------------------------------------------------
-# Known differences: each is a strict xfail on the bn_course parameter only.
-NO_BIAS_KW = ("bn_course.BatchNorm1d has no `bias=` keyword: torch 2.14's BatchNorm1d(num_features, ..., *, bias=True) "
-              "accepts bias=False (affine weight, no bias)")
-GRADGRAD = ("BatchNormFunction.backward is not differentiable (x_hat/invstd are saved as constants), so second-order "
-            "gradients through batch statistics are silently wrong; torch's double backward is exact")
-EMPTY_BATCH = ("an empty batch in train mode turns bn_course's running_mean/running_var into NaN (mean/var of zero "
-               "values); torch leaves them unchanged")
-OLD_STATE_DICT = ("bn_course.BatchNorm1d has no _load_from_state_dict: a state dict without num_batches_tracked "
-                  "(version < 2 / no version, or a meta-device module) does not load; torch fills in 0")
-EPS = ("bn_course does not validate eps: torch raises ValueError('batch_norm eps must be positive during training') "
-       "for eps <= 0 in train mode (and 'must be non-negative' for eps < 0 in eval)")
-FORWARD_AD = ("bn_course.batch_norm accepts forward-mode AD tangents on running_mean/running_var; torch raises "
-              "RuntimeError 'batch_norm is not differentiable wrt running_mean and running_var'")
-
-
-def _impls(torch_impl, ours, xfail: str | None = None, raises=None):
-    "The two implementations as pytest params; `xfail` marks the bn_course one only."
-    marks = [pytest.mark.xfail(strict=True, reason=xfail, raises=raises)] if xfail else []
-    return [pytest.param(torch_impl, id='torch'), pytest.param(ours, id='bn_course', marks=marks)]
+def _impls(torch_impl, ours):
+    "The two implementations as pytest params."
+    return [pytest.param(torch_impl, id='torch'), pytest.param(ours, id='bn_course')]
 
 
 CLASSES = _impls(nn.BatchNorm1d, bnc.BatchNorm1d)
@@ -269,7 +248,7 @@ def test_batchnorm_raises_error_if_bias_is_not_same_size_as_input(batch_norm):
             batch_norm(input, running_mean, running_var, bias=Parameter(torch.rand(size)))
 
 
-@pytest.mark.parametrize('batch_norm', _impls(F.batch_norm, bnc.batch_norm, FORWARD_AD, pytest.fail.Exception))
+@pytest.mark.parametrize('batch_norm', _impls(F.batch_norm, bnc.batch_norm))
 def test_batchnorm_raises_error_if_running_var_or_running_mean_have_forward_grad(batch_norm, monkeypatch):
     # Runtime only: the first make_dual of a process jit-scripts torch._decomp.decompositions_for_jvp (seconds of CPU,
     # plus a torch.jit deprecation warning). Those decompositions serve forward-over-reverse of a few backward ops;
@@ -317,7 +296,7 @@ def test_batchnorm_buffer_update_when_stats_are_not_tracked(cls):
     assert torch.equal(running_var, bn.running_var)
 
 
-@pytest.mark.parametrize('cls', _impls(nn.BatchNorm1d, bnc.BatchNorm1d, OLD_STATE_DICT, AssertionError))
+@pytest.mark.parametrize('cls', _impls(nn.BatchNorm1d, bnc.BatchNorm1d))
 def test_batchnorm_load_state_dict(cls):
     bn = cls(3)  # upstream: torch.nn.BatchNorm2d(3)
     assert_equal(bn.state_dict()["num_batches_tracked"], torch.tensor(0))
@@ -341,7 +320,7 @@ def test_batchnorm_load_state_dict(cls):
 # ===============================================================================================================
 # test/test_nn.py — TestNNDeviceType (CPU instantiation)
 
-@pytest.mark.parametrize('cls', _impls(nn.BatchNorm1d, bnc.BatchNorm1d, EMPTY_BATCH, AssertionError))
+@pytest.mark.parametrize('cls', _impls(nn.BatchNorm1d, bnc.BatchNorm1d))
 def test_BatchNorm_empty(cls):
     device, dtype = 'cpu', torch.double  # @dtypes(torch.double)
     mod = cls(3).to(device)  # upstream: torch.nn.BatchNorm2d(3), input (0, 3, 2, 2)
@@ -356,10 +335,8 @@ def test_BatchNorm_empty(cls):
 
 @pytest.mark.parametrize('training', [pytest.param(False, id='eval'), pytest.param(True, id='train')])
 @pytest.mark.parametrize('batch_norm', FUNCS)
-def test_batchnorm_grad(batch_norm, training, request):
-    # upstream loops `for training in [False, True]` inside one test; split so the xfail is only where it fails
-    if training and 'bn_course' in request.node.callspec.id:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=GRADGRAD, raises=GradcheckError))
+def test_batchnorm_grad(batch_norm, training):
+    # upstream loops `for training in [False, True]` inside one test; split so each mode reports on its own
     device, dtype = 'cpu', torch.double
     bs, n_feat, size_feat = 4, 5, 6
     input = torch.arange(bs * n_feat * size_feat, device=device,
@@ -659,7 +636,7 @@ def test_load_state_dict(cls, swap):
 
 
 @SWAP
-@pytest.mark.parametrize('cls', _impls(nn.BatchNorm1d, bnc.BatchNorm1d, OLD_STATE_DICT, RuntimeError))
+@pytest.mark.parametrize('cls', _impls(nn.BatchNorm1d, bnc.BatchNorm1d))
 def test_load_state_dict_BC(cls, swap):
     with swap_params(swap):
         # BatchNormNd
@@ -854,31 +831,13 @@ def module_inputs(desc, device='cpu', dtype=torch.float32, requires_grad=False):
     return [ModuleInput(desc, device, dtype, requires_grad)]
 
 
-def _expected_failure(test: str, desc: str, training: bool) -> str | None:
-    "Why bn_course fails test_module_<test> on ModuleInfo input `desc` (None: it must pass)."
-    if desc == 'affine_not_bias': return NO_BIAS_KW
-    # Batch statistics (hence BatchNormFunction) are used in train mode, and in eval mode without running stats.
-    # Not '3d_input_not_affine': without weight the only wrong term is d(grad_x)/dx, and for that input (12 values
-    # per channel in [-9, 9]) it stays below gradgradcheck's tolerance with seed 1234, so upstream's check passes
-    # although bn_course's second derivative is wrong there too ('not_affine', 4 values per channel, is caught).
-    if (test == 'gradgrad' and desc not in ('zero_batch', '3d_input_not_affine')
-            and (training or desc == 'not_tracking_stats')):
-        return GRADGRAD
-    return None
-
-
-RAISES = {NO_BIAS_KW: TypeError, GRADGRAD: GradcheckError}  # how each expected failure shows
-
-
 def module_params(test: str, trainings=(True, False)):
-    "(cls, desc, training) params for one TestModule test, with the bn_course xfails of _expected_failure."
+    "(cls, desc, training) params for one TestModule test."
     params = []
     for desc, training in product(MODULE_INPUTS, trainings):
         mode = 'train' if training else 'eval'
         params.append(pytest.param(nn.BatchNorm1d, desc, training, id=f'torch-{desc}-{mode}'))
-        reason = _expected_failure(test, desc, training)
-        marks = [pytest.mark.xfail(strict=True, reason=reason, raises=RAISES[reason])] if reason else []
-        params.append(pytest.param(bnc.BatchNorm1d, desc, training, id=f'bn_course-{desc}-{mode}', marks=marks))
+        params.append(pytest.param(bnc.BatchNorm1d, desc, training, id=f'bn_course-{desc}-{mode}'))
     return pytest.mark.parametrize('module_cls, desc, training', params)
 
 
@@ -1306,7 +1265,7 @@ def test_module_device_ctx_init(module_cls, desc, training):
 
 
 @pytest.mark.parametrize('error', ERROR_INPUTS)
-@pytest.mark.parametrize('module_cls', _impls(nn.BatchNorm1d, bnc.BatchNorm1d, EPS, pytest.fail.Exception))
+@pytest.mark.parametrize('module_cls', _impls(nn.BatchNorm1d, bnc.BatchNorm1d))
 def test_module_errors(module_cls, error):
     # Upstream constructs the module and calls it without m.train(training): it is in train mode in both of its
     # train/eval instantiations, so the `training` parameter is dropped here.
@@ -1436,3 +1395,27 @@ def test_module_to_empty(module_cls, desc, training, swap):
                 # parameter and assign it to the module
                 assert all(a != b for a, b in zip(p_ids_before, p_ids_after))
                 assert all(a != b for a, b in zip(p_cdatas_before, p_cdatas_after))
+
+
+# ===============================================================================================================
+# Differences no upstream assert covers (see the module docstring): each compared with torch directly.
+
+@pytest.mark.parametrize('cls', CLASSES)
+def test_batchnorm_dropin_details(cls):
+    assert repr(cls(3, bias=False)) == ('BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, bias=False, '
+                                        'track_running_stats=True)')
+    with pytest.raises(RuntimeError, match='running_mean should contain 3 elements not 5'):
+        cls(5)(torch.randn(4, 3))
+    with pytest.raises(RuntimeError, match='weight should contain 3 elements not 5'):
+        cls(5, track_running_stats=False)(torch.randn(4, 3))
+    for training in (True, False):
+        with pytest.raises(RuntimeError, match='mixed dtype'):
+            cls(3).train(training)(torch.randn(4, 3, dtype=torch.float64))
+    # half-precision input with a float32 module is allowed on CPU: float32 statistics, output in the input's dtype
+    m, x = cls(3), torch.randn(8, 3, dtype=torch.bfloat16)
+    y = m(x)
+    assert y.dtype == torch.bfloat16
+    assert_close(y, nn.BatchNorm1d(3)(x), atol=1e-2, rtol=1e-2)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # an empty batch is silent
+        cls(3)(torch.randn(0, 3, requires_grad=True)).sum().backward()
