@@ -8,8 +8,8 @@ import argparse, contextlib, dataclasses, math, os, sys, warnings
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['MAX_SEED', 'MAX_SEEDS', 'DATASET_HELP', 'make_parser', 'CLIError', 'compare', 'seeds_effect', 'seeds_summary',
-           'sweep', 'fig1', 'main']
+__all__ = ['MAX_SEED', 'MAX_SEEDS', 'DATASET_HELP', 'FLOAT32_MAX', 'make_parser', 'CLIError', 'compare', 'seeds_effect',
+           'seeds_summary', 'sweep', 'fig1', 'main']
 
 # %% ../nbs/04_cli.ipynb #856c2b3b
 MAX_SEED = 2**63 - 1     # torch.manual_seed takes 64-bit seeds
@@ -42,10 +42,14 @@ def _n_seeds(s: str) -> int:
     if v > MAX_SEEDS: raise argparse.ArgumentTypeError(f"must be at most {MAX_SEEDS}, got {v}")
     return v
 
+FLOAT32_MAX = 3.4028234663852886e38  # torch.finfo(torch.float32).max, without importing torch for --help
+
 def _positive_float(s: str) -> float:
     try: v = float(s)
     except ValueError: raise argparse.ArgumentTypeError(f"expected a number, got {s!r}")
     if not (math.isfinite(v) and v > 0): raise argparse.ArgumentTypeError(f"must be a positive finite number, got {s}")
+    # training runs in float32: a larger value overflows inside torch ("value cannot be converted ... without overflow")
+    if v > FLOAT32_MAX: raise argparse.ArgumentTypeError(f"must fit in float32 (at most {FLOAT32_MAX:.3g}), got {s}")
     return v
 
 def _seed(s: str) -> int:

@@ -17,8 +17,8 @@ from .data import Data, dataset_label
 from .runs import atomic_write_bytes
 
 # %% auto #0
-__all__ = ['METRICS', 'resolve_device', 'set_seed', 'evaluating', 'evaluate', 'History', 'save_json', 'Comparison',
-           'make_optimizer', 'score_epoch', 'train_models']
+__all__ = ['METRICS', 'DIVERGED_LOSS', 'resolve_device', 'set_seed', 'evaluating', 'evaluate', 'History', 'save_json',
+           'Comparison', 'make_optimizer', 'is_diverged', 'score_epoch', 'train_models']
 
 # %% ../nbs/02_training.ipynb #1d5a1a55
 def resolve_device(device: str = 'auto') -> torch.device:
@@ -137,12 +137,18 @@ def make_optimizer(params, lr: float, kind: str = 'adam') -> torch.optim.Optimiz
     try: return torch.optim.Adam(params, lr=lr, fused=True)
     except (RuntimeError, TypeError): return torch.optim.Adam(params, lr=lr)  # older torch: no fused Adam here
 
+DIVERGED_LOSS = 10  # × ln C, the loss of a uniform guess over C classes: far beyond what any trained model reaches
+
+def is_diverged(loss: float, acc: float, n_classes: int) -> bool:
+    "Diverged: a non-finite loss, or an enormous finite one (over `DIVERGED_LOSS`·ln C) at chance accuracy (at most 2/C)."
+    return not math.isfinite(loss) or (loss > DIVERGED_LOSS * math.log(n_classes) and acc <= 2 / n_classes)
+
 def score_epoch(models: dict, hist: dict, data: Data):
-    "Append each model's full-train and test loss/accuracy to its `History`; a non-finite loss marks it diverged (NaN from then on)."
+    "Append each model's full-train and test loss/accuracy to its `History`; a diverged model (`is_diverged`) gets NaN from then on."
     for n, h in hist.items():
         if not h.diverged:
             (trl, tra), (val, vaa) = evaluate(models[n], data.x_train, data.y_train), evaluate(models[n], data.x_test, data.y_test)
-            h.diverged = not (math.isfinite(trl) and math.isfinite(val))
+            h.diverged = is_diverged(trl, tra, data.n_classes) or is_diverged(val, vaa, data.n_classes)
         if h.diverged: trl = tra = val = vaa = float('nan')
         h.append(train_loss=trl, train_acc=tra, valid_loss=val, valid_acc=vaa)
 
@@ -153,8 +159,10 @@ def _check_run(fn: str, models: dict, epochs: int):
 
 def _run_config(models: dict, data: Data, dev, n_batches: int, **settings) -> dict:
     "A `Comparison`'s `config`: the run's settings, then the device, the data's sizes and each model's config."
+    # torch's version and thread count: results differ (in the last digits) between thread counts
     return dict(**settings, device=str(dev), steps_per_epoch=n_batches, n_train=len(data.x_train), n_test=len(data.x_test),
-                models={n: getattr(m, 'config', type(m).__name__) for n, m in models.items()})
+                models={n: getattr(m, 'config', type(m).__name__) for n, m in models.items()},
+                torch=torch.__version__, threads=torch.get_num_threads())
 
 def train_models(models: dict, data: Data, epochs: int = 10, bs: int = 32, lr: float | dict = 0.01,
                  seed: int = 1, optimizer: str = 'adam', device: str = 'auto', progress: bool = True,

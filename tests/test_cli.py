@@ -137,7 +137,7 @@ def test_same_seed_same_numbers(tmp_path):
 
 
 @pytest.mark.parametrize('bad', [['--epochs', '-3'], ['--epochs', '0'], ['--batch-size', '1'], ['--lr', '-0.1'],
-                                 ['--lr', 'inf'], ['--dataset', 'cifar10'], ['--device', 'tpu'], ['--seed', '-1'],
+                                 ['--lr', 'inf'], ['--lr', '1e300'], ['--dataset', 'cifar10'], ['--device', 'tpu'], ['--seed', '-1'],
                                  ['--seed', str(2**63)], ['--seeds', '5000'], ['--seed', str(2**63 - 2), '--seeds', '5'],
                                  ['--bogus']])
 def test_bad_arguments(tmp_path, bad):
@@ -145,6 +145,13 @@ def test_bad_arguments(tmp_path, bad):
     assert r.returncode == 2
     assert 'usage: bn-course compare' in r.stderr and 'error:' in r.stderr
     assert not (tmp_path/'out').exists()
+
+
+def test_fig1_huge_lr_is_a_usage_error(tmp_path):
+    # 1e300 is finite in Python but overflows float32: reported before any data is loaded, not an overflow traceback
+    r = run_cli('fig1', '--lr', '1e300', '--steps', '10', '--out', tmp_path/'out')
+    assert r.returncode == 2 and "argument --lr: must fit in float32 (at most 3.4e+38), got 1e300" in r.stderr, r.stderr
+    assert 'Traceback' not in r.stderr and not (tmp_path/'out').exists()
 
 
 def test_corrupt_file_is_named(tmp_path, small_mnist):
