@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 import numpy as np
 import torch
 from torch import nn
@@ -131,30 +132,35 @@ class StepRatio:
 
 # %% ../nbs/10_gradients.ipynb #bf34123e
 def plot_per_layer(curves: dict, dataset: str, title: str, ylabel: str = 'weight-gradient norm ‖∂L/∂W‖',
-                   logy: bool = True, ax=None, xlabel: str = 'layer (1 = first Linear)'):
-    "Plot `{label: values}` against layer (1 = first): one value per layer, or seeds × layers (then the mean and its 95% CI band; geometric on a log axis). Returns the axes."
+                   logy: bool = True, ax=None, xlabel: str = 'layer (1 = first Linear)', legend: bool = True, **line_kw):
+    "Plot `{label: values}` against layer (1 = first): one value per layer, or seeds × layers (then the mean and its 95% CI band; geometric on a log axis). `line_kw` goes to `ax.plot`. Returns the axes."
     if ax is None: _, ax = plt.subplots(figsize=(10, 4))
+    style = {'marker': 'o', 'ms': 3, 'ls': '-', **line_kw}
     for label, vals in curves.items():
         v = np.asarray(vals, dtype=float)
         x = np.arange(1, v.shape[-1] + 1)
         if v.ndim == 1:
-            ax.plot(x, v, 'o-', ms=3, label=label)
+            ax.plot(x, v, label=label, **style)
             continue
         if logy: v = np.log10(np.where(v > 0, v, np.nan))   # log axis: average orders of magnitude
         m, lo, hi = (10**np.asarray(a) if logy else a for a in mean_ci(v))
-        line, = ax.plot(x, m, 'o-', ms=3, label=label)
+        line, = ax.plot(x, m, label=label, **style)
         ax.fill_between(x, lo, hi, color=line.get_color(), alpha=.2, lw=0)
     if logy: ax.set_yscale('log')
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set(title=f'{title} ({dataset})', xlabel=xlabel, ylabel=ylabel)
-    ax.grid(alpha=.3); ax.legend(fontsize=8)
+    ax.grid(alpha=.3)
+    if legend: ax.legend(fontsize=8)
     return ax
 
-def plot_over_steps(records: dict, dataset: str, title: str, ylabel: str, logy: bool = False, ax=None):
-    "Plot `{layer label: [value per recorded step]}` against step; returns the axes."
+def plot_over_steps(records: dict, dataset: str, title: str, ylabel: str, logy: bool = False, ax=None, legend: bool = True):
+    "Plot `{layer label: [value per recorded step]}` against the (integer) training step; returns the axes."
     if ax is None: _, ax = plt.subplots(figsize=(10, 4))
     for layer, vals in records.items():
-        ax.plot(range(len(vals)), vals, label=str(layer))
+        ax.plot(range(len(vals)), vals, marker='.', label=str(layer))
     if logy: ax.set_yscale('log')
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set(title=f'{title} ({dataset})', xlabel='training step', ylabel=ylabel)
-    ax.grid(alpha=.3); ax.legend(fontsize=8, ncol=2)
+    ax.grid(alpha=.3)
+    if legend: ax.legend(fontsize=8, ncol=2)
     return ax
