@@ -35,3 +35,28 @@ def test_markdown_renders_clean(nb_path):
     bad = [f"cell {i}: {b}" for i, c in enumerate(nb['cells']) if c['cell_type'] == 'markdown'
            for b in leftovers(''.join(c['source']))]
     assert not bad, '\n'.join(bad)
+
+
+def merged_lists(text: str) -> list:
+    "Ordered lists whose item numbers restart inside one list: a Korean list and its English twin run together."
+    bad, stack = [], []
+    for tok in MD.parse(text):
+        if tok.type == 'ordered_list_open': stack.append([])
+        elif tok.type == 'list_item_open' and stack and tok.info: stack[-1].append(int(tok.info))
+        elif tok.type == 'ordered_list_close':
+            nums = stack.pop()
+            if any(b <= a for a, b in zip(nums, nums[1:])): bad.append(f"one list numbered {nums}")
+    return bad
+
+
+def test_merged_list_check_flags_twins():
+    assert merged_lists('1. 하나\n2. 둘\n\n1. one\n2. two\n')
+    assert not merged_lists('1. 하나\n2. 둘\n\nIn English:\n\n1. one\n2. two\n')
+
+
+@pytest.mark.parametrize('nb_path', NOTEBOOKS, ids=lambda p: p.name)
+def test_lists_do_not_merge(nb_path):
+    nb = json.loads(nb_path.read_text(encoding='utf-8'))
+    bad = [f"cell {i}: {b}" for i, c in enumerate(nb['cells']) if c['cell_type'] == 'markdown'
+           for b in merged_lists(''.join(c['source']))]
+    assert not bad, '\n'.join(bad)
