@@ -210,6 +210,15 @@ def test_lessons_end_with_exercises():
         assert any(c['cell_type'] == 'code' and ''.join(c['source']).startswith('#| code-fold: true\n#| code-summary: "정답 보기 (Show solution)"')
                    for c in cells), name
 
+CHECKER_TEST = re.compile(r'assert (not )?check_\w+\(')
+
+def test_checker_tests_are_hidden():
+    "A cell that tests an exercise's checker is hidden: the reader sees the exercise, not the checker's own test."
+    bad = [f"{p.name} cell {c.get('id')}" for p in NOTEBOOKS for c in json.loads(p.read_text(encoding='utf-8'))['cells']
+           if c['cell_type'] == 'code' and CHECKER_TEST.search(''.join(c['source']))
+           and not ''.join(c['source']).startswith('#| hide')]
+    assert not bad, f"add #| hide to: {bad}"
+
 # --- running notebooks in a real kernel -------------------------------------------------------------------------
 
 def _digest(folder):
