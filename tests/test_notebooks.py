@@ -243,3 +243,14 @@ def test_run_notebooks_reports_failure(tmp_path):
     r = run_script('run_notebooks.py', '--fast', p, cwd=ROOT)
     assert r.returncode == 1, r.stdout + r.stderr
     assert re.search(r'^FAIL\s+bad\.ipynb.*ValueError: boom', r.stdout, re.M), r.stdout
+
+
+def test_summary_table_numbers_were_printed():
+    "Every measured number in 91's summary table is one its run printed (the table goes stale when a rerun changes them)."
+    cells = json.loads((NBS/'91_common_mistakes.ipynb').read_text(encoding='utf-8'))['cells']
+    table = next(''.join(c['source']) for c in cells if c['cell_type'] == 'markdown' and '한눈에 보기 (At a glance)' in ''.join(c['source']))
+    printed = ' '.join(''.join(o.get('text', '')) for c in cells for o in c.get('outputs', []))
+    numbers = set(re.findall(r'\d+\.\d+(?:e-\d+)?', table.replace('−', '-')))
+    assert len(numbers) >= 8, numbers
+    missing = sorted(n for n in numbers if n not in printed)
+    assert not missing, f"in 91's summary table but not in its outputs: {missing}"
