@@ -29,19 +29,11 @@ def _affine_params(module: nn.Module, shape: tuple, affine: bool, bias: bool, **
     module.register_parameter('weight', nn.Parameter(torch.ones(shape, **kw)) if affine else None)
     module.register_parameter('bias', nn.Parameter(torch.zeros(shape, **kw)) if affine and bias else None)
 
-def _norm_repr(m) -> str:
-    "torch's `extra_repr` for BN and IN: features, eps, momentum, affine, bias, track_running_stats."
-    return (f"{m.num_features}, eps={m.eps}, momentum={m.momentum}, affine={m.affine}, bias={m.bias is not None}, "
-            f"track_running_stats={m.track_running_stats}")
-
 class BatchNorm2d(BatchNorm1d):
     "Batch Normalization over (N, C, H, W): statistics per channel over N·H·W. `BatchNorm1d` on the (N, C, H·W) view; a drop-in for `torch.nn.BatchNorm2d`."
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  track_running_stats: bool = True, device=None, dtype=None, *, bias: bool = True):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
-        if affine and not bias: self.bias = None
-
-    extra_repr = _norm_repr
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 4: raise ValueError(f"expected 4D input (got {x.dim()}D input)")
@@ -51,8 +43,32 @@ class BatchNorm2d(BatchNorm1d):
                 raise RuntimeError(f"running_mean should contain {C} elements not {nf}")
             if self.weight is not None: raise RuntimeError(f"weight should contain {C} elements not {nf}")
         if self.training: _check_batch_size(x)  # here, so the message shows the 4-D size
+        if x.dtype in (torch.float16, torch.bfloat16) and any(t.dtype == x.dtype for t in self._float_state().values()):
+            return self._forward_in_float32(x)
         # the same numbers as BN over (N, C, L) with L = H·W: a channel's statistics pool its N·H·W values
-        return super().forward(x.flatten(2)).view_as(x)
+        if not x.is_contiguous(memory_format=torch.channels_last): return super().forward(x.flatten(2)).view_as(x)
+        # channels last: memory holds (N, H, W, C). (N, H·W, C) is a view of it and its transpose the (N, C, H·W) that
+        # BN needs; coming back the same way, the output and the input's gradient keep that layout, as with torch
+        N, C, H, W = x.shape
+        y = super().forward(x.permute(0, 2, 3, 1).reshape(N, H * W, C).transpose(1, 2))
+        return y.transpose(1, 2).reshape(N, H, W, C).permute(0, 3, 1, 2)
+
+    def _float_state(self) -> dict:
+        "The floating-point parameters and buffers by name: weight, bias, running_mean, running_var (those there are)."
+        return {k: t for d in (self._parameters, self._buffers) for k, t in d.items() if t is not None and t.is_floating_point()}
+
+    def _forward_in_float32(self, x: Tensor) -> Tensor:
+        "A float16/bfloat16 module on input of its own dtype: compute in float32 and round once at the end, as torch's CPU kernel does."
+        low = self._float_state()
+        def put(k, t): (self._parameters if k in self._parameters else self._buffers)[k] = t
+        for k, t in low.items(): put(k, t.float())     # differentiable casts: the gradients reach the 16-bit parameters
+        try: y = self.forward(x.float())   # not self(...): forward hooks see the call once, as with torch
+        finally:
+            with torch.no_grad():
+                for k, t in low.items():
+                    if k in self._buffers: t.copy_(self._buffers[k])   # the running statistics, updated in float32
+                    put(k, t)
+        return y.to(x.dtype)
 
 class LayerNorm(nn.Module):
     "Layer Normalization: statistics per sample over the last `len(normalized_shape)` axes, then a per-element affine; a drop-in for `torch.nn.LayerNorm`."
@@ -105,10 +121,7 @@ class InstanceNorm2d(BatchNorm1d):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = False,
                  track_running_stats: bool = False, device=None, dtype=None, *, bias: bool = True):
         # the same parameters and buffers as BN (torch: both are _NormBase), only other defaults
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
-        if affine and not bias: self.bias = None
-
-    extra_repr = _norm_repr
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() not in (3, 4): raise ValueError(f"expected 3D or 4D input (got {x.dim()}D input)")
