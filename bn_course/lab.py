@@ -6,41 +6,70 @@
 from __future__ import annotations
 
 from .data import Data, load_data
-from .models import lab_models
+from .models import cnn_lab_models, lab_models
 from .training import METRICS, set_seed, train_models
 from .stacked import train_stacked
 
 # %% auto #0
-__all__ = ['run_comparison', 'run_seeds']
+__all__ = ['ARCHS', 'lab_pair', 'run_comparison', 'run_seeds']
 
 # %% ../nbs/09_lab.ipynb #b1163174
+ARCHS = ('mlp', 'cnn')
+
+def lab_pair(arch: str, data: Data) -> dict:
+    "The lab's `{'bn', 'plain'}` pair for `data`: the seed's MLPs (`lab_models`) or LeNet-style CNNs (`cnn_lab_models`, same initial weights)."
+    if arch == 'mlp': return lab_models(data.n_features)
+    if arch == 'cnn': return cnn_lab_models((1, *data.image_shape), n_classes=data.n_classes)
+    raise ValueError(f"unknown arch {arch!r}: choose one of {', '.join(ARCHS)}")
+
 def run_comparison(dataset: str | Data = 'mnist', data_dir=None, epochs: int = 10, bs: int = 32, lr: float = 0.01,
                    seed: int = 1, device: str = 'auto', progress: bool = True, download: bool | None = None,
-                   fast: bool = False, compile: bool = False):
-    "The seed lab, BN vs no BN, on a dataset name or loaded `Data`: returns `(Comparison, models)`; missing full MNIST falls back to the MNIST 5k subset."
+                   fast: bool = False, compile: bool = False, arch: str = 'mlp'):
+    "The seed lab, BN vs no BN (`arch` 'mlp' or 'cnn'), on a dataset name or loaded `Data`: returns `(Comparison, models)`; missing full MNIST falls back to the MNIST 5k subset."
     if compile and not fast: raise ValueError("compile=True needs fast=True: only the stacked loop is compiled")
+    if arch not in ARCHS: raise ValueError(f"unknown arch {arch!r}: choose one of {', '.join(ARCHS)}")
+    if fast and arch != 'mlp': raise ValueError("fast=True needs arch='mlp': the stacked loop trains MLPs only (can_stack)")
     data = dataset if isinstance(dataset, Data) else load_data(dataset, data_dir, download=download)
     set_seed(seed)
-    models = lab_models(data.n_features)
+    models = lab_pair(arch, data)
     if fast:  # both models in one stacked step: same math, see the stacked notebook
-        return train_stacked(models, data, epochs=epochs, bs=bs, lr=lr, seed=seed, device=device, progress=progress,
-                             compile=compile), models
-    return train_models(models, data, epochs=epochs, bs=bs, lr=lr, seed=seed, device=device, progress=progress), models
+        comp = train_stacked(models, data, epochs=epochs, bs=bs, lr=lr, seed=seed, device=device, progress=progress, compile=compile)
+    else: comp = train_models(models, data, epochs=epochs, bs=bs, lr=lr, seed=seed, device=device, progress=progress)
+    comp.config['arch'] = arch
+    return comp, models
 
-def run_seeds(dataset: str | Data = 'mnist', data_dir=None, n_seeds: int = 5, epochs: int = 10, bs: int = 32, lr: float = 0.01,
-              seed: int = 1, device: str = 'auto', progress: bool = True, download: bool | None = None, compile: bool = False):
-    "The lab for seeds `seed … seed+n_seeds−1` on a dataset name or loaded `Data`, all BN and plain models trained as one stack: `(result dict, models)`."
-    if n_seeds < 1: raise ValueError(f"n_seeds must be at least 1, got {n_seeds}")
-    data = dataset if isinstance(dataset, Data) else load_data(dataset, data_dir, download=download)
-    seeds, models, shuffle = list(range(seed, seed + n_seeds)), {}, {}
+def _cnn_seeds(data: Data, seeds: list, **kw) -> tuple[dict, dict]:
+    "CNNs cannot be stacked: the readable loop, one seed at a time (its own initial weights and batch order), merged into `run_seeds`' layout."
+    comps, models = {}, {}
     for s in seeds:
         set_seed(s)
-        for name, m in lab_models(data.n_features).items(): models[f'{name}/{s}'], shuffle[f'{name}/{s}'] = m, s
-    comp = train_stacked(models, data, epochs=epochs, bs=bs, lr=lr, seed=seed, device=device, progress=progress,
-                         shuffle_seeds=shuffle, compile=compile)
-    res = comp.to_dict()
+        pair = lab_pair('cnn', data)
+        comps[s] = train_models(pair, data, seed=s, **kw)
+        models.update({f'{n}/{s}': m for n, m in pair.items()})
+    first = comps[seeds[0]].to_dict()
+    res = {**first, 'epoch_seconds': [sum(t) for t in zip(*(c.epoch_seconds for c in comps.values()))],  # all models, like the stack
+           'models': {f'{n}/{s}': c.to_dict()['models'][n] for s, c in comps.items() for n in ('bn', 'plain')}}
+    return res, models
+
+def run_seeds(dataset: str | Data = 'mnist', data_dir=None, n_seeds: int = 5, epochs: int = 10, bs: int = 32, lr: float = 0.01,
+              seed: int = 1, device: str = 'auto', progress: bool = True, download: bool | None = None, compile: bool = False,
+              arch: str = 'mlp'):
+    "The lab for seeds `seed … seed+n_seeds−1` on a dataset name or loaded `Data`: `(result dict, models)`. MLPs train as one stack; CNNs (`arch='cnn'`) seed by seed in the readable loop."
+    if n_seeds < 1: raise ValueError(f"n_seeds must be at least 1, got {n_seeds}")
+    if arch not in ARCHS: raise ValueError(f"unknown arch {arch!r}: choose one of {', '.join(ARCHS)}")
+    if compile and arch != 'mlp': raise ValueError("compile=True needs arch='mlp': only the stacked loop is compiled")
+    data = dataset if isinstance(dataset, Data) else load_data(dataset, data_dir, download=download)
+    seeds, models, shuffle = list(range(seed, seed + n_seeds)), {}, {}
+    if arch == 'cnn':
+        res, models = _cnn_seeds(data, seeds, epochs=epochs, bs=bs, lr=lr, device=device, progress=progress)
+    else:
+        for s in seeds:
+            set_seed(s)
+            for name, m in lab_pair(arch, data).items(): models[f'{name}/{s}'], shuffle[f'{name}/{s}'] = m, s
+        res = train_stacked(models, data, epochs=epochs, bs=bs, lr=lr, seed=seed, device=device, progress=progress,
+                            shuffle_seeds=shuffle, compile=compile).to_dict()
     res['seeds'] = seeds
-    res['config'].update(seeds=seeds, models={n: models[f'{n}/{seed}'].config for n in ('bn', 'plain')})
+    res['config'].update(arch=arch, seeds=seeds, models={n: models[f'{n}/{seed}'].config for n in ('bn', 'plain')})
     res['models'] = {n: {**{k: [res['models'][f'{n}/{s}'][k] for s in seeds] for k in METRICS},
                          'diverged': [res['models'][f'{n}/{s}']['diverged'] for s in seeds]} for n in ('bn', 'plain')}
     return res, models

@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['ACTIVATIONS', 'NORMS', 'INITS', 'MAX_PARAMETERS', 'init_linear', 'MLP', 'lab_models', 'CheckpointError', 'save_model',
-           'load_model']
+__all__ = ['ACTIVATIONS', 'NORMS', 'INITS', 'CNN_ARCHS', 'FORMATS', 'MAX_PARAMETERS', 'init_linear', 'MLP', 'lab_models',
+           'norm2d', 'cnn_plan', 'CNN', 'cnn_lab_models', 'CheckpointError', 'save_model', 'load_model']
 
 # %% ../nbs/01_models.ipynb #186c44ea
 ACTIVATIONS = {'relu': nn.ReLU, 'sigmoid': nn.Sigmoid, 'tanh': nn.Tanh}
@@ -75,11 +75,87 @@ def lab_models(n_in: int = 784, hidden=(32, 32), n_out: int = 10, **kwargs) -> d
     sizes = (n_in, *hidden, n_out)
     return {'bn': MLP(sizes, norm='batch', **kwargs), 'plain': MLP(sizes, **kwargs)}
 
+# %% ../nbs/01_models.ipynb #cnncode1
+CNN_ARCHS = {  # conv channels per block, convs per block, kernel size, fully connected hidden sizes
+    'lenet': dict(channels=(6, 16), convs_per_block=1, kernel_size=5, hidden=(120, 84)),
+    'vgg': dict(channels=(16, 32), convs_per_block=2, kernel_size=3, hidden=(128,))}
+
+def norm2d(norm: str, n: int, groups: int = 4, spatial: bool = True) -> nn.Module | None:
+    "The norm layer for `n` channels (`spatial`) or features: BatchNorm2d/1d, GroupNorm(1, n) for 'layer', GroupNorm(gcd(n, groups), n)."
+    if norm == 'none': return None
+    if norm == 'batch': return nn.BatchNorm2d(n) if spatial else nn.BatchNorm1d(n)
+    if norm == 'layer': return nn.GroupNorm(1, n)
+    if norm == 'group': return nn.GroupNorm(math.gcd(n, groups), n)
+    raise ValueError(f"unknown norm {norm!r}: choose one of {', '.join(NORMS)}")
+
+def cnn_plan(arch: str, channels, hidden, in_shape, n_classes: int) -> tuple[list, int]:
+    "Every layer's shape by arithmetic alone: `([('conv', c_in, c_out, k, pad) | ('pool',) | ('linear', n_in, n_out)], n_weights)`."
+    a = CNN_ARCHS[arch]
+    k, (c, h, w) = a['kernel_size'], in_shape
+    plan, n = [], 0
+    for i, c_out in enumerate(channels):
+        for _ in range(a['convs_per_block']):
+            pad = k // 2 if arch == 'vgg' or i == 0 else 0      # LeNet pads its first convolution only
+            h, w = h + 2 * pad - k + 1, w + 2 * pad - k + 1
+            if min(h, w) < 1: raise ValueError(f"{in_shape} images are too small for {len(channels)} {arch} blocks")
+            plan.append(('conv', c, c_out, k, pad)); n += c * c_out * k * k + c_out; c = c_out
+        plan.append(('pool',)); h, w = h // 2, w // 2
+        if min(h, w) < 1: raise ValueError(f"{in_shape} images are too small for {len(channels)} {arch} blocks")
+    f = c * h * w
+    for m in (*hidden, n_classes): plan.append(('linear', f, m)); n += f * m + m; f = m
+    return plan, n
+
+class CNN(nn.Sequential):
+    "A LeNet- or VGG-style CNN on flat inputs: [Conv → [norm] → act]×convs_per_block → MaxPool per block, then Linear → [norm] → act, and a Linear head."
+    def __init__(self, arch: str = 'lenet', channels=None, hidden=None, norm: str = 'none', act: str = 'relu',
+                 groups: int = 4, in_shape=(1, 28, 28), n_classes: int = 10):
+        for k, v, ok in (('arch', arch, CNN_ARCHS), ('norm', norm, NORMS), ('act', act, ACTIVATIONS)):
+            if v not in ok: raise ValueError(f"unknown {k} {v!r}: choose one of {', '.join(ok)}")
+        channels = [int(c) for c in (CNN_ARCHS[arch]['channels'] if channels is None else channels)]
+        hidden = [int(m) for m in (CNN_ARCHS[arch]['hidden'] if hidden is None else hidden)]
+        in_shape, n_classes, groups = [int(s) for s in in_shape], int(n_classes), int(groups)
+        if not channels or min(channels + hidden + [n_classes, groups]) < 1 or len(in_shape) != 3 or min(in_shape) < 1:
+            raise ValueError(f"channels (at least one), hidden, n_classes, groups and the 3 sizes of in_shape must be ≥ 1; "
+                             f"got channels={channels}, hidden={hidden}, n_classes={n_classes}, groups={groups}, in_shape={in_shape}")
+        plan, _ = cnn_plan(arch, channels, hidden, in_shape, n_classes)
+        layers = []
+        for i, (kind, *s) in enumerate(plan):
+            if kind == 'pool': layers.append(nn.MaxPool2d(2)); continue
+            if kind == 'linear' and plan[i - 1][0] == 'pool': layers.append(nn.Flatten())
+            layers.append(nn.Conv2d(*s[:3], padding=s[3]) if kind == 'conv' else nn.Linear(*s))
+            if i == len(plan) - 1: break                        # the head: logits, no norm, no activation
+            if (nl := norm2d(norm, s[1], groups, spatial=kind == 'conv')) is not None: layers.append(nl)
+            layers.append(ACTIVATIONS[act]())
+        super().__init__(*layers)
+        self.config = dict(arch=arch, channels=channels, hidden=hidden, norm=norm, act=act, groups=groups,
+                           in_shape=in_shape, n_classes=n_classes)
+
+    @property
+    def n_in(self): return math.prod(self.config['in_shape'])
+
+    def __getitem__(self, idx):
+        return nn.Sequential(*list(self)[idx]) if isinstance(idx, slice) else super().__getitem__(idx)
+
+    def forward(self, x):
+        if x.ndim < 2 or math.prod(x.shape[1:]) != self.n_in:
+            raise ValueError(f"CNN expects inputs of shape (N, {self.n_in}), or (N, ...) that reshapes to {tuple(self.config['in_shape'])} "
+                             f"per sample; got shape {tuple(x.shape)}")
+        return super().forward(x.reshape(x.shape[0], *self.config['in_shape']))
+
+def cnn_lab_models(in_shape=(1, 28, 28), arch: str = 'lenet', n_classes: int = 10, **kwargs) -> dict:
+    "`{'bn': CNN with BatchNorm, 'plain': CNN without}` starting from the same conv and linear weights (norm layers draw no random numbers)."
+    state = torch.get_rng_state()
+    bn = CNN(arch, norm='batch', in_shape=in_shape, n_classes=n_classes, **kwargs)
+    torch.set_rng_state(state)                                   # replay the same draws for the plain model
+    return {'bn': bn, 'plain': CNN(arch, norm='none', in_shape=in_shape, n_classes=n_classes, **kwargs)}
+
 # %% ../nbs/01_models.ipynb #eac59995
 class CheckpointError(ValueError):
     "A file is not a bn_course checkpoint, or is corrupt."
 
 _CONFIG_KEYS = ('sizes', 'act', 'norm', 'norm_place', 'init', 'init_std', 'dropout', 'bias')
+_CNN_CONFIG_KEYS = ('arch', 'channels', 'hidden', 'norm', 'act', 'groups', 'in_shape', 'n_classes')
+FORMATS = {'bn_course.MLP/1': MLP, 'bn_course.CNN/1': CNN}   # the format marker names the class a checkpoint rebuilds
 MAX_PARAMETERS = 10**9   # far beyond any model of the course; a larger config is refused before anything is allocated
 
 def _digest(config: dict, state: dict) -> str:
@@ -90,18 +166,19 @@ def _digest(config: dict, state: dict) -> str:
         h.update(t.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
 
-def save_model(model: MLP, path, **extra):
-    "Save an `MLP`'s config, `state_dict` (running statistics included), a content hash and `extra` (e.g. `run_id`) to `path`, atomically."
+def save_model(model: MLP | CNN, path, **extra):
+    "Save an `MLP`'s or `CNN`'s config, `state_dict` (running statistics included), a content hash and `extra` (e.g. `run_id`) to `path`, atomically."
     import io
     from bn_course.runs import atomic_write_bytes
+    fmt = next(f for f, cls in FORMATS.items() if type(model) is cls)
     state = model.state_dict()
     buf = io.BytesIO()
-    torch.save({'format': 'bn_course.MLP/1', 'config': model.config, 'state_dict': state,
+    torch.save({'format': fmt, 'config': model.config, 'state_dict': state,
                 'sha256': _digest(model.config, state), **extra}, buf)
     atomic_write_bytes(Path(path), buf.getvalue())
 
 def _check_config(config, bad):
-    "Validate a checkpoint's config without building anything: known keys, sane sizes, a bounded parameter count."
+    "Validate an MLP checkpoint's config without building anything: known keys, sane sizes, a bounded parameter count."
     if not isinstance(config, dict) or set(config) - set(_CONFIG_KEYS) or 'sizes' not in config: raise bad('its config is not an MLP config')
     sizes = config['sizes']
     if not (isinstance(sizes, list) and 2 <= len(sizes) <= 1000 and all(type(s) is int and 1 <= s for s in sizes)):
@@ -109,20 +186,35 @@ def _check_config(config, bad):
     n = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
     if n > MAX_PARAMETERS: raise bad(f'its config asks for {n:,} parameters (more than {MAX_PARAMETERS:,})')
 
-def load_model(path, map_location='cpu') -> MLP:
-    "Rebuild an `MLP` saved by `save_model`, with its weights and running statistics; anything else gets a `CheckpointError`."
+def _check_cnn_config(config, bad):
+    "Validate a CNN checkpoint's config without building anything: its keys, names, sizes, and the parameter count `cnn_plan` works out."
+    if not isinstance(config, dict) or set(config) != set(_CNN_CONFIG_KEYS): raise bad('its config is not a CNN config')
+    for k, ok in (('arch', CNN_ARCHS), ('norm', NORMS), ('act', ACTIVATIONS)):
+        if not isinstance(config[k], str) or config[k] not in ok: raise bad(f'its config has an unknown {k}')
+    def ints(v, lo, hi): return isinstance(v, list) and lo <= len(v) <= hi and all(type(s) is int and s >= 1 for s in v)
+    if not (ints(config['channels'], 1, 16) and ints(config['hidden'], 0, 100) and ints(config['in_shape'], 3, 3)
+            and ints([config['groups'], config['n_classes']], 2, 2)):
+        raise bad('its config has invalid layer sizes')
+    try: _, n = cnn_plan(config['arch'], config['channels'], config['hidden'], config['in_shape'], config['n_classes'])
+    except ValueError as e: raise bad(f'its config does not fit its images: {e}') from None
+    n += 4 * sum(config['channels']) + 2 * sum(config['hidden'])   # norm layers' γ, β (two convs per block at most)
+    if n > MAX_PARAMETERS: raise bad(f'its config asks for {n:,} parameters (more than {MAX_PARAMETERS:,})')
+
+def load_model(path, map_location='cpu') -> MLP | CNN:
+    "Rebuild an `MLP` or `CNN` saved by `save_model`, with its weights and running statistics; anything else gets a `CheckpointError`."
     path = Path(path)
     def bad(why): return CheckpointError(f"not a bn_course checkpoint or corrupt: {path} ({why}) — re-save it with save_model "
                                          "(bn-course compare writes one per model)")
     try: ckpt = torch.load(path, map_location=map_location, weights_only=True)   # never unpickles code
     except FileNotFoundError: raise
     except Exception as e: raise bad(f'torch.load could not read it: {type(e).__name__}') from None
-    if not isinstance(ckpt, dict) or ckpt.get('format') != 'bn_course.MLP/1' or not isinstance(ckpt.get('state_dict'), dict):
+    fmt = ckpt.get('format') if isinstance(ckpt, dict) else None
+    if not isinstance(fmt, str) or fmt not in FORMATS or not isinstance(ckpt.get('state_dict'), dict):
         raise bad('no bn_course model format marker: a plain state_dict or another program\'s file')
     config, state = ckpt.get('config'), ckpt['state_dict']
-    _check_config(config, bad)
+    (_check_cnn_config if FORMATS[fmt] is CNN else _check_config)(config, bad)
     if ckpt.get('sha256') != _digest(config, state): raise bad('its content hash does not match: the file was changed or damaged')
-    with torch.device('meta'): model = MLP(**config)              # shapes only: nothing allocated yet
+    with torch.device('meta'): model = FORMATS[fmt](**config)     # shapes only: nothing allocated yet
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     if expected != {k: tuple(v.shape) for k, v in state.items()}: raise bad('its weights do not fit its config')
     model = model.to_empty(device=map_location)

@@ -340,3 +340,59 @@ def test_unused_data_dir_is_warned_not_recorded(tmp_path):
     r = run_cli('compare', '--dataset', 'mnist5k', '--epochs', '1', '--data-dir', tmp_path/'nothing', '--out', tmp_path/'run', '--quiet')
     assert r.returncode == 0 and '--data-dir' in r.stderr and 'is not used' in r.stderr, r.stderr
     assert 'data_dir' not in json.loads((tmp_path/'run'/'metrics.json').read_text())['config']
+
+
+# --- --arch: the seed's MLP (default) or a LeNet-style CNN ------------------------------------------------------
+
+@pytest.mark.parametrize('bad, says', [(['--arch', 'foo'], ["argument --arch: invalid choice: 'foo'", 'mlp', 'cnn']),
+                                       (['--arch', 'cnn', '--dataset', 'digits'], ['cnn needs 28×28 images', '8×8']),
+                                       (['--arch', 'cnn', '--compile'], ['only the stacked MLP loop is compiled'])])
+def test_arch_bad_arguments(tmp_path, bad, says):
+    "A bad --arch, or a CNN with 8×8 digits or --compile: a usage error (exit 2) naming the problem, before any work."
+    t = time.time()
+    r = run_cli('compare', '--epochs', '50', '--out', tmp_path/'out', *bad)
+    assert r.returncode == 2 and 'usage: bn-course compare' in r.stderr, r.stderr
+    assert all(s in r.stderr for s in says), r.stderr
+    assert 'Traceback' not in r.stderr and not (tmp_path/'out').exists() and time.time() - t < 60
+
+
+def test_arch_cnn_run(tmp_path):
+    "A real CNN run on the MNIST 5k subset: metrics.json in the MLP's format with the arch recorded; the saved CNNs reload exactly."
+    from bn_course.data import load_data
+    from bn_course.models import CNN, load_model
+    from bn_course.training import evaluate
+    out = tmp_path/'out'
+    r = run_cli('compare', '--arch', 'cnn', '--dataset', 'mnist5k', '--epochs', '1', '--batch-size', '64', '--out', out)
+    assert r.returncode == 0, r.stderr
+    m = check_metrics(out/'metrics.json', 'mnist5k', 1)
+    assert m['config']['arch'] == 'cnn' and m['config']['batch_size'] == 64
+    assert {n: (c['arch'], c['norm']) for n, c in m['config']['models'].items()} == {'bn': ('lenet', 'batch'), 'plain': ('lenet', 'none')}
+    assert m['models']['bn']['valid_acc'][-1] > 0.8 and m['models']['plain']['valid_acc'][-1] > 0.5   # learned: chance is 0.1
+    assert 'LeNet-style CNNs' in r.stdout and 'valid acc' in r.stdout
+    assert sorted(read_manifest(out)['files']) == ['bn.pt', 'curves.png', 'metrics.json', 'plain.pt']
+    data = load_data('mnist5k')
+    for name in ('bn', 'plain'):
+        model = load_model(out/f'{name}.pt')
+        assert type(model) is CNN and model.config == m['config']['models'][name]
+        loss, acc = evaluate(model, data.x_test, data.y_test)
+        assert acc == pytest.approx(m['models'][name]['valid_acc'][-1], abs=1e-9)
+        assert loss == pytest.approx(m['models'][name]['valid_loss'][-1], rel=1e-5)
+    mlp = run_cli('compare', '--dataset', 'mnist5k', '--epochs', '1', '--out', tmp_path/'mlp', '--quiet')   # the default stays the MLP
+    assert mlp.returncode == 0 and json.loads((tmp_path/'mlp'/'metrics.json').read_text())['config']['arch'] == 'mlp'
+
+
+def test_arch_cnn_seeds(tmp_path):
+    "--arch cnn --seeds: trained seed by seed, the same metrics.json layout, paired effect and files as the MLP --seeds path."
+    out = tmp_path/'out'
+    r = run_cli('compare', '--arch', 'cnn', '--dataset', 'mnist5k', '--epochs', '1', '--batch-size', '128', '--seeds', '2',
+                '--seed', '4', '--out', out)
+    assert r.returncode == 0, r.stderr
+    m = json.loads((out/'metrics.json').read_text())
+    assert set(m) == KEYS | {'seeds', 'effect'} and m['seeds'] == [4, 5] and m['config']['arch'] == 'cnn'
+    assert len(m['epoch_seconds']) == 1 and m['effect']['n'] == 2 and m['effect']['unit'] == 'points'
+    for h in m['models'].values():
+        assert h['diverged'] == [False] * 2 and all(len(h[k]) == 2 and len(h[k][0]) == 1 for k in METRICS - {'diverged'})
+    assert len({run[0] for run in m['models']['bn']['valid_loss']}) == 2   # two different seeds
+    assert sorted(read_manifest(out)['files']) == ['bn_seed4.pt', 'bn_seed5.pt', 'curves.png', 'metrics.json',
+                                                   'plain_seed4.pt', 'plain_seed5.pt']
+    assert 'seeds 4–5' in r.stdout and 'BN − plain, final valid acc (paired by seed)' in r.stdout
