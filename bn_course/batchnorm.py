@@ -82,10 +82,15 @@ def _check_args(x, running_mean, running_var, weight, bias, training, eps):
 def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
                bias: Tensor | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     "From-scratch `F.batch_norm`: batch statistics (and an in-place running-stats update) when `training`, else running stats."
-    if x.dtype in (torch.float16, torch.bfloat16):  # as torch on CPU: half input, float32 statistics and parameters
-        params = (running_mean, running_var, weight, bias)
-        if all(t is None or t.dtype == torch.float32 for t in params):
-            return batch_norm(x.float(), *params, training, momentum, eps).to(x.dtype)
+    if x.dtype in (torch.float16, torch.bfloat16) and all(
+            t is None or t.dtype in (torch.float32, x.dtype) for t in (running_mean, running_var, weight, bias)):
+        # as torch's CPU kernel: half-precision input is computed in float32 and rounded once at the end
+        rm, rv = [None if t is None else t.float() for t in (running_mean, running_var)]
+        f32 = lambda t: None if t is None else t.float()  # a no-op for float32 tensors; differentiable for half ones
+        y = batch_norm(x.float(), rm, rv, f32(weight), f32(bias), training, momentum, eps)
+        for t, t32 in ((running_mean, rm), (running_var, rv)):
+            if t is not None and t is not t32: t.copy_(t32)  # half buffers: write the float32 update back
+        return y.to(x.dtype)
     _check_args(x, running_mean, running_var, weight, bias, training, eps)
     if training:
         # an empty batch has no statistics: torch leaves the running ones as they are

@@ -1721,3 +1721,19 @@ def test_batchnorm_dropin_details(cls):
     with warnings.catch_warnings():
         warnings.simplefilter('error')  # an empty batch is silent
         cls(3)(torch.randn(0, 3, requires_grad=True)).sum().backward()
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_batchnorm1d_half_module_computes_in_float32(dtype):
+    # a half module on half input: torch's CPU kernel computes in float32 and rounds once; 16-bit arithmetic would
+    # overflow in float16: squares of values near 300 pass 65,504 (found by the BatchNorm2d half-overflow test; no
+    # upstream 1d test checks it; computed in float16 the outputs were off by up to 3.9)
+    torch.manual_seed(0)
+    x = (torch.randn(300, 4) * 300 + 20).to(dtype)
+    ours, ref = bnc.BatchNorm1d(4).to(dtype), nn.BatchNorm1d(4).to(dtype)
+    y, y_ref = ours(x), ref(x)
+    assert y.dtype == dtype and ours.running_var.dtype == dtype
+    ulp = torch.finfo(dtype).eps
+    assert_close(y.float(), y_ref.float(), atol=4 * ulp, rtol=ulp)
+    assert_close(ours.running_mean.float(), ref.running_mean.float(), atol=0, rtol=ulp)
+    assert_close(ours.running_var.float(), ref.running_var.float(), atol=0, rtol=ulp)

@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT
 from browser import browser  # noqa: F401  (fixture)
 
-IN_BROWSER = ['05_lab_bn_vs_plain.ipynb']  # 12_batchnorm timed out (280 s) in one CI run: to investigate before adding lessons back
+IN_BROWSER = ['05_lab_bn_vs_plain.ipynb', '12_batchnorm.ipynb']  # the lab and one lesson
 
 
 def free_port():
@@ -58,12 +58,20 @@ def test_jupyter_lab_serves_the_notebooks(tmp_path):
         assert 'python3' in kernels['kernelspecs']
 
 
+KERNEL_READY = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!k && k.connectionStatus === 'connected' && k.status === 'idle' && !document.querySelector('.jp-Dialog');
+}"""
+
 READ_PAGE = """() => {
   const cells = [...document.querySelectorAll('.jp-Notebook .jp-Cell')];
   const code = cells.filter(c => c.classList.contains('jp-CodeCell'));
   const prompts = code.map(c => (c.querySelector('.jp-InputArea-prompt') || {}).textContent || '');
+  // an error output renders on the stderr channel (a printed "ValueError: ..." line in stdout is not one)
   const errors = [...document.querySelectorAll('.jp-OutputArea-output')]
-      .map(o => o.innerText).filter(t => /Traceback \\(most recent call last\\)|\\w+Error: /.test(t));
+      .filter(o => o.dataset.mimeType === 'application/vnd.jupyter.stderr' || /Traceback \\(most recent call last\\)/.test(o.innerText))
+      .map(o => o.innerText).filter(t => /Traceback \\(most recent call last\\)|\\w+(Error|Exception)\\b/.test(t));
   const md = [...document.querySelectorAll('.jp-MarkdownCell .jp-RenderedMarkdown')].map(m => {
       const c = m.cloneNode(true);
       c.querySelectorAll('code, pre, mjx-container, .MathJax, .katex, script').forEach(e => e.remove());
@@ -72,21 +80,24 @@ READ_PAGE = """() => {
 }"""
 
 
-@pytest.mark.parametrize('name', IN_BROWSER)
-def test_notebook_runs_in_jupyterlab(browser, tmp_path, name):
-    "Open the notebook in JupyterLab, Run All Cells (fast configuration), then read the page as a student sees it."
+def run_all_in_lab(browser, tmp_path, name, planted: dict | None = None) -> dict:
+    "Open `name` in JupyterLab (on a copy of nbs/, plus `planted` notebooks), Run All Cells, and read the page."
     root = tmp_path/'nbs'
     shutil.copytree(ROOT/'nbs', root, ignore=shutil.ignore_patterns('_docs', '.quarto', '.ipynb_checkpoints'))  # never save into nbs/
+    for fname, nb in (planted or {}).items(): (root/fname).write_text(json.dumps(nb))
     env = {'IN_TEST': '1', 'OMP_NUM_THREADS': '1', 'BN_COURSE_OFFLINE': '1', 'PYTHONPATH': str(ROOT)}
     with jupyter_lab(root, tmp_path, env) as url:
         page = browser.new_page(viewport={'width': 1400, 'height': 1000})
         page.goto(f'{url}/lab/tree/{name}')
         page.wait_for_selector('.jp-Notebook .jp-Cell', timeout=60_000)
-        page.wait_for_function("() => document.querySelector('.jp-Notebook-ExecutionIndicator[data-status=\"idle\"]')",
-                               timeout=60_000)
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")   # Run ▸ Run All Cells
+        page.set_default_timeout(60_000)  # no browser call may hang the test
+        # the notebook's own kernel connected and idle: running before that makes JupyterLab ask "Select Kernel"
+        # and run nothing (what timed out in CI)
+        page.wait_for_function(KERNEL_READY, timeout=120_000)
+        # Run ▸ Run All Cells; the command's promise settles only when every cell has run, so it is not awaited here
+        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); return true; }")
         # done when the kernel is idle again with nothing queued ([*]); a cell that raises stops the run early,
-        # which the checks below then report, instead of waiting for cells that will never run
+        # which the checks then report, instead of waiting for cells that will never run
         state = "() => ({busy: !!document.querySelector('.jp-Notebook-ExecutionIndicator[data-status=\"busy\"]'), " \
                 "queued: [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].some(e => e.textContent.includes('*')), " \
                 "ran: [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].some(e => /\\d/.test(e.textContent))})"
@@ -96,10 +107,34 @@ def test_notebook_runs_in_jupyterlab(browser, tmp_path, name):
             quiet = quiet + 1 if st['ran'] and not st['busy'] and not st['queued'] else 0
             time.sleep(1)
         assert quiet >= 3, f"{name}: still running after 280 s"
-        seen = page.evaluate(READ_PAGE)
+        return page.evaluate(READ_PAGE)
+
+
+def problems(seen: dict) -> list:
+    "What a student would see go wrong: error outputs, cells that did not run, literal ** or $ in rendered markdown."
+    out = [f"error output: {e[:600]}" for e in seen['errors']]
+    out += [f"{n} code cells did not run" for n in [sum(not any(ch.isdigit() for ch in p) for p in seen['prompts'])] if n]
+    out += [f"literal ** or $ in rendered markdown: {t[:120]}" for t in seen['md'] if '**' in t or '$' in t]
+    return out
+
+
+@pytest.mark.parametrize('name', IN_BROWSER)
+def test_notebook_runs_in_jupyterlab(browser, tmp_path, name):
+    "Open the notebook in JupyterLab, Run All Cells (fast configuration), then read the page as a student sees it."
+    seen = run_all_in_lab(browser, tmp_path, name)
     assert seen['n_code'] > 5
-    assert not seen['errors'], f"{name}: error outputs in the browser:\n" + '\n---\n'.join(e[:600] for e in seen['errors'])
-    unrun = [p for p in seen['prompts'] if not any(ch.isdigit() for ch in p)]
-    assert not unrun, f"{name}: {len(unrun)} code cells did not run"
-    left = [t[:120] for t in seen['md'] if '**' in t or '$' in t]
-    assert not left, f"{name}: literal ** or $ in rendered markdown:\n" + '\n'.join(left)
+    bad = problems(seen)
+    assert not bad, f"{name}:\n" + '\n'.join(bad)
+
+
+def test_browser_check_catches_planted_problems(browser, tmp_path):
+    "The same check on a planted notebook: a raising cell and a bold span next to Hangul are caught; a printed 'ValueError:' is not."
+    cell = lambda kind, src: {'cell_type': kind, 'metadata': {}, 'source': src,
+                              **({'outputs': [], 'execution_count': None} if kind == 'code' else {})}
+    nb = {'nbformat': 4, 'nbformat_minor': 5, 'metadata': {'kernelspec': {'name': 'python3', 'display_name': 'python3', 'language': 'python'}},
+          'cells': [cell('markdown', '**배치 정규화(BN)**은 좋다'), cell('code', 'print("ValueError: printed, not raised")'),
+                    cell('code', '1 / 0'), cell('code', 'print("never runs")')]}
+    bad = problems(run_all_in_lab(browser, tmp_path, '_planted.ipynb', {'_planted.ipynb': nb}))
+    assert any('ZeroDivisionError' in b for b in bad), bad
+    assert not any('printed, not raised' in b for b in bad), bad
+    assert any('did not run' in b for b in bad) and any('literal **' in b for b in bad), bad
