@@ -7,7 +7,7 @@ uncompressed IDX files under --data-dir first. Only when Fashion-MNIST is missin
 synthetic images made from scikit-learn's digits (not real data; every line printed says so). Then it trains the BN + plain pair for one epoch at batch 32 with Adam lr 0.01 in the seed's own loop, in
 bn_course's readable loop (train_models), in its stacked loop (train_stacked, what `bn-course compare` uses), in
 the stacked loop compiled by torch.compile (`bn-course compare --compile`), and 5 seeds of the pair in one stack
-(`bn-course compare --seeds 5`), with and without compiling. Prints seconds per epoch (median over seeds), the
+(`bn-course compare --seeds 5`), with and without compiling, plus one seed of the CNN pair (`--arch cnn`). Prints seconds per epoch (median over seeds), the
 speed-up over the seed loop, and each model's test accuracy (over all test images, mean over seeds) after training;
 torch.compile's one-time compile is taken out of the epoch times and printed on its own line.
 
@@ -253,6 +253,10 @@ def main():
     gap = max(abs(acc[n] - rows[0][2][n]) for label, _, acc in rows[1:] for n in acc if label not in not_compiled)
     print(f"largest gap in mean accuracy to the seed loop: {gap*100:.2f} points ({spread}); "
           f"evaluation of {len(data.x_test):,} test images: {sum(evals) / len(evals) * 1000:.0f} ms per model")
+    # the CNN pair (`bn-course compare --arch cnn`) trains in the readable loop; one seed, as it costs far more per epoch
+    cnn_secs, cnn_acc = pair(arch='cnn')('cnn', 1)
+    print(f"CNN pair (LeNet-style, bn-course compare --arch cnn, readable loop, seed 1): {statistics.median(cnn_secs):.2f} s/epoch "
+          f"(= {statistics.median(cnn_secs) / base:.1f}× the MLP seed loop); test accuracy bn {cnn_acc['bn']:.2%}, plain {cnn_acc['plain']:.2%}")
     if compile_secs:
         print("torch.compile's one-time cost (first call: compile + one step; not in s/epoch), in run order: " +
               "; ".join(f"{label} {', '.join(f'{c:.1f}' for c in cs)} s" for label, cs in compile_secs.items()) +

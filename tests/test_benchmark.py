@@ -1,6 +1,6 @@
 """The speed benchmark runs end to end (on small synthetic data here; full-size real data is for measuring), and its
 seed-lab loop trains on exactly the batches bn_course's loops use, step for step."""
-import importlib.util, sys
+import importlib.util, re, sys
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +30,7 @@ def test_benchmark_prints_ratios(tmp_path):
         if failed and 'compile' in loop: assert 'n/a: torch.compile failed' in rows[loop]
         else: assert rows[loop].rstrip().endswith('%') and 'x' in rows[loop]
     assert 'NOT real data' in r.stdout and '960 train / 200 test' in r.stdout and 'speed-up' in r.stdout
+    assert re.search(r"CNN pair .*: \d+\.\d\d s/epoch .*test accuracy bn \d+\.\d\d%", r.stdout), r.stdout
     assert ("torch.compile's one-time cost" in r.stdout) != failed
 
 
