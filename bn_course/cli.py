@@ -75,12 +75,9 @@ def make_parser() -> argparse.ArgumentParser:
     def out(default): return dict(type=Path, default=default, metavar='DIR',
                                   help=f"output folder, replaced whole when the run succeeds (default: ./{default or 'bn_sweep_KIND'}/)")
     c = sub.add_parser('compare', parents=[shared], help="train the seed lab's BN and plain MLPs (or CNNs) side by side; write metrics.json and curves.png",
-                       description="Train the seed lab's two MLPs (Linear→BN→ReLU vs Linear→ReLU), or with --arch cnn two LeNet-style "
-                                   "CNNs (with and without BatchNorm2d), on the same batches and compare them.")
+                       description="Train the seed lab's two MLPs (Linear→BN→ReLU vs Linear→ReLU), or two CNNs, on the same batches and compare them.")
     c.add_argument('--arch', choices=archs, default='mlp',
-                   help="mlp: the seed lab's 784-32-32-10 MLPs, trained as one stack; cnn: LeNet-style CNNs (conv 6, 16; fc 120, 84) "
-                        "from the same initial weights, trained in the readable loop, seed by seed with --seeds; needs 28×28 images "
-                        "(not --dataset digits) and no --compile (default: mlp)")
+                   help="cnn: LeNet-style CNNs (default: mlp, the lab's)")
     c.add_argument('--epochs', type=_positive_int, default=10, help="epochs (default: 10)")
     c.add_argument('--batch-size', type=_batch_size, default=32, help="training batch size (default: 32)")
     c.add_argument('--lr', type=_positive_float, default=0.01, help="Adam learning rate (default: 0.01)")
