@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import matplotlib
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 from .data import dataset_label, Data
 from .models import MLP
@@ -215,15 +216,24 @@ def _band(ax, xs, runs, metric, scale, color, label):
     for x, row in zip(xs, vals): ax.plot([x] * len(row), row, '.', color=color, ms=3, alpha=.5)
 
 def _diverged_marks(ax, xs, result):
-    "× on the bottom edge of the axes (axes coordinates, so it is visible on any y scale) for each diverged seed."
-    n = 0
+    "× in a strip along the top of the axes where seeds diverged, one row per variant, with their count; the y range grows to make room."
+    n, rows = 0, len(result['variants'])
     for x, s in zip(xs, result['settings']):
         for i, v in enumerate(result['variants']):
-            for d in s['variants'][v]['diverged']:
-                if not d: continue
-                ax.plot([x], [0.03 + 0.05 * i], 'x', color=VARIANT_COLORS.get(v, f'C{i}'), ms=9, mew=2, clip_on=False,
-                        transform=ax.get_xaxis_transform(), label=None if n else 'diverged seed (×, at the bottom)')
-                n += 1
+            k = sum(s['variants'][v]['diverged'])
+            if not k: continue
+            color, y = VARIANT_COLORS.get(v, f'C{i}'), 0.95 - 0.06 * i    # axes coordinates: visible on any y scale
+            last = x == xs[-1]                                             # the count goes left of the last grid value
+            ax.plot([x], [y], 'x', color=color, ms=9, mew=2, transform=ax.get_xaxis_transform(),
+                    label=None if n else 'diverged seeds (× at the top, with their count)')
+            ax.annotate(f'{k} div.', (x, y), xycoords=ax.get_xaxis_transform(), xytext=(-7 if last else 7, 0),
+                        textcoords='offset points', ha='right' if last else 'left', va='center', fontsize=7, color=color)
+            n += 1
+    if n:                                                                  # the data below the strip of marks
+        top = 0.95 - 0.06 * rows
+        lo, hi = ax.get_ylim()
+        if ax.get_yscale() == 'log': ax.set_ylim(lo, lo * (hi / lo) ** (1 / top))
+        else: ax.set_ylim(lo, lo + (hi - lo) / top)
 
 def _plot_grid(result, axes):
     xs, kind = result['grid'], result['kind']
@@ -232,8 +242,8 @@ def _plot_grid(result, axes):
         scale = 100 if metric == 'valid_acc' else 1
         for i, v in enumerate(result['variants']):
             _band(ax, xs, [s['variants'][v] for s in result['settings']], metric, scale, VARIANT_COLORS.get(v, f'C{i}'), v)
-        _diverged_marks(ax, xs, result)
         if metric == 'valid_loss': ax.set_yscale('log')
+        _diverged_marks(ax, xs, result)
         ax.set(xlabel=xlabel, ylabel='final validation accuracy (%)' if scale == 100 else 'final validation loss (cross-entropy, log scale)',
                title='accuracy: mean, 95% CI band, one dot per seed' if scale == 100 else 'loss: mean and 95% CI band')
     ax = axes[2]
@@ -273,15 +283,20 @@ def _plot_placement(result, axes):
         ax2.plot([i] * len(finals[-1]), finals[-1], 'o', color=c, alpha=.7, label=f"{s['value']}: one seed")
         ax2.errorbar([i + .12], [st['mean'] * 100], [[(st['mean'] - st['lo']) * 100], [(st['hi'] - st['mean']) * 100]],
                      fmt='s', color='k', capsize=4, label='mean and 95% CI' if i == 0 else None)
-        if st['n_diverged']: ax2.plot([i], [0.02], 'x', color=c, ms=10, transform=ax2.get_xaxis_transform(), clip_on=False,
-                                      label=f"{s['value']}: diverged seed")
+        if st['n_diverged']:                                            # at the top of the axes, with the count
+            ax2.plot([i], [0.95], 'x', color=c, ms=10, mew=2, transform=ax2.get_xaxis_transform(), label=f"{s['value']}: diverged seeds")
+            ax2.annotate(f"{st['n_diverged']} div.", (i, 0.95), xycoords=ax2.get_xaxis_transform(), xytext=(7, 0),
+                         textcoords='offset points', va='center', fontsize=8, color=c)
     if len(finals) == 2:                                               # the same seed joined by a line: the pairing
         for k, (y0, y1) in enumerate(zip(*finals)):
             ax2.plot([0, 1], [y0, y1], '-', color='gray', lw=.8, alpha=.6, label='same seed' if k == 0 else None)
     ax1.set(xlabel='epoch', ylabel='validation accuracy (%)', title='validation accuracy per epoch')
+    ax1.xaxis.set_major_locator(MaxNLocator(integer=True))   # whole epochs
     ax2.set_xticks(range(len(result['settings'])), [s['value'] for s in result['settings']])
     ax2.set(xlabel='BN placement', ylabel='final validation accuracy (%)', title='final accuracy per seed (lines join a seed)',
             xlim=(-.5, len(result['settings']) - .5))
+    if any(setting_stats(s['variants']['bn'])['n_diverged'] for s in result['settings']):
+        lo, hi = ax2.get_ylim(); ax2.set_ylim(lo, lo + (hi - lo) / 0.88)   # room for the marks above the data
     for ax in axes: ax.grid(alpha=.3); ax.legend(fontsize=8)
 
 def plot_sweep(result: dict, figsize=None) -> matplotlib.figure.Figure:
