@@ -30,36 +30,38 @@ def _panels(figsize):
     fig, axes = plt.subplots(2, 2, figsize=figsize, sharex=True)
     return fig, [(s, m, ax) for (s, m), ax in zip([(s, m) for s in ('train', 'valid') for m in ('loss', 'acc')], axes.flat)]
 
-def _finish(fig, panels, suptitle: str, legend_size=None, legend: tuple | None = None):
-    "Titles, axis labels and grids of the 2×2 panels, integer epochs, the suptitle; a legend per panel, or one for the figure when `legend=(handles, labels)`."
+def _finish(fig, panels, suptitle: str, legend: tuple, legend_size=None):
+    "Titles, axis labels and grids of the 2×2 panels, integer epochs, the suptitle, and one legend `(handles, labels)` for the whole figure, below it."
     for split, metric, ax in panels:
         ax.set_title(f"{'training' if split == 'train' else 'validation (test set)'} {'loss' if metric == 'loss' else 'accuracy'}")
         ax.set_ylabel('cross-entropy loss' if metric == 'loss' else 'accuracy (%)')
         ax.grid(alpha=.3)
-        if legend is None: ax.legend(fontsize=legend_size)
         if split == 'valid': ax.set_xlabel('epoch'); ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(suptitle)
     fig.tight_layout()
-    if legend is not None and legend[0]:  # below the panels, in room made for it
+    if legend[0]:  # the four panels draw the same lines: one legend below them, in room made for it
         h = fig.get_figheight()
         fig.subplots_adjust(bottom=fig.subplotpars.bottom + 0.3 / h * math.ceil(len(legend[0]) / 2))
         fig.legend(*legend, loc='lower center', ncol=2, fontsize=legend_size, frameon=False)
     return fig
 
 def plot_comparison(comp: Comparison, title: str | None = None, figsize=(11, 7)) -> matplotlib.figure.Figure:
-    "2×2 figure of train/valid loss and accuracy per epoch for every model in `comp`; returns the figure."
+    "2×2 figure of train/valid loss and accuracy per epoch for every model in `comp`, one legend below; returns the figure."
     fig, panels = _panels(figsize)
+    handles = {}
     for split, metric, ax in panels:
         for i, (name, h) in enumerate(comp.histories.items()):
             vals = getattr(h, f'{split}_{metric}')
             color = COLORS.get(name, f'C{i}')
-            label = name + (' (diverged)' if h.diverged else '')
-            ax.plot(_epochs(vals), [v * 100 if metric == 'acc' else v for v in vals], 'o-', ms=3, color=color, label=label)
+            label = name + (' (diverged: ✕ at the epoch it diverged)' if h.diverged else '')
+            line, = ax.plot(_epochs(vals), [v * 100 if metric == 'acc' else v for v in vals], 'o-', ms=3, color=color)
+            handles.setdefault(label, line)
             bad = [e for e, v in enumerate(vals, 1) if not math.isfinite(v)]
             if bad: ax.axvline(bad[0], color=color, ls=':', lw=1); ax.plot([bad[0]], [ax.get_ylim()[0]], 'x', color=color, ms=10)
     c = comp.config
     return _finish(fig, panels, title or f"BN vs no BN on {comp.label}: {c['n_train']} train / {c['n_test']} test images, "
-                                         f"batch {c['batch_size']}, {c['optimizer']} lr {c['lr']}, seed {c['seed']}")
+                                         f"batch {c['batch_size']}, {c['optimizer']} lr {c['lr']}, seed {c['seed']}",
+                   legend=(list(handles.values()), list(handles)))
 
 # %% ../nbs/03_plots.ipynb #9e6a6f64
 def save_figure(fig, path, dpi: int = 110):
@@ -103,4 +105,4 @@ def plot_seed_bands(result: dict, figsize=(11, 7.5), conf: float = 0.95) -> matp
     c, labels = result['config'], [l for l, _ in handles.values()]
     return _finish(fig, panels, f"BN vs no BN on {dataset_label(result['dataset'], result.get('fallback'))}, seeds {seeds[0]}–{seeds[-1]} "
                                 f"({len(seeds)} seeds): {c['n_train']} train / {c['n_test']} test images, batch {c['batch_size']}, "
-                                f"{c['optimizer']} lr {c['lr']}", legend_size=9, legend=([h for _, h in handles.values()], labels))
+                                f"{c['optimizer']} lr {c['lr']}", legend=([h for _, h in handles.values()], labels), legend_size=9)
