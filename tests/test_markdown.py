@@ -33,7 +33,7 @@ def test_checker_catches_the_traps():
 def test_markdown_renders_clean(nb_path):
     nb = json.loads(nb_path.read_text(encoding='utf-8'))
     bad = [f"cell {i}: {b}" for i, c in enumerate(nb['cells']) if c['cell_type'] == 'markdown'
-           for b in leftovers(''.join(c['source']))]
+           for b in leftovers(''.join(c['source'])) + merged_lists(''.join(c['source']))]
     assert not bad, '\n'.join(bad)
 
 
@@ -53,10 +53,3 @@ def test_merged_list_check_flags_twins():
     assert merged_lists('1. 하나\n2. 둘\n\n1. one\n2. two\n')
     assert not merged_lists('1. 하나\n2. 둘\n\nIn English:\n\n1. one\n2. two\n')
 
-
-@pytest.mark.parametrize('nb_path', NOTEBOOKS, ids=lambda p: p.name)
-def test_lists_do_not_merge(nb_path):
-    nb = json.loads(nb_path.read_text(encoding='utf-8'))
-    bad = [f"cell {i}: {b}" for i, c in enumerate(nb['cells']) if c['cell_type'] == 'markdown'
-           for b in merged_lists(''.join(c['source']))]
-    assert not bad, '\n'.join(bad)
