@@ -43,8 +43,6 @@ class BatchNorm2d(BatchNorm1d):
                 raise RuntimeError(f"running_mean should contain {C} elements not {nf}")
             if self.weight is not None: raise RuntimeError(f"weight should contain {C} elements not {nf}")
         if self.training: _check_batch_size(x)  # here, so the message shows the 4-D size
-        if x.dtype in (torch.float16, torch.bfloat16) and any(t.dtype == x.dtype for t in self._float_state().values()):
-            return self._forward_in_float32(x)
         # the same numbers as BN over (N, C, L) with L = H·W: a channel's statistics pool its N·H·W values
         if not x.is_contiguous(memory_format=torch.channels_last): return super().forward(x.flatten(2)).view_as(x)
         # channels last: memory holds (N, H, W, C). (N, H·W, C) is a view of it and its transpose the (N, C, H·W) that
@@ -52,23 +50,6 @@ class BatchNorm2d(BatchNorm1d):
         N, C, H, W = x.shape
         y = super().forward(x.permute(0, 2, 3, 1).reshape(N, H * W, C).transpose(1, 2))
         return y.transpose(1, 2).reshape(N, H, W, C).permute(0, 3, 1, 2)
-
-    def _float_state(self) -> dict:
-        "The floating-point parameters and buffers by name: weight, bias, running_mean, running_var (those there are)."
-        return {k: t for d in (self._parameters, self._buffers) for k, t in d.items() if t is not None and t.is_floating_point()}
-
-    def _forward_in_float32(self, x: Tensor) -> Tensor:
-        "A float16/bfloat16 module on input of its own dtype: compute in float32 and round once at the end, as torch's CPU kernel does."
-        low = self._float_state()
-        def put(k, t): (self._parameters if k in self._parameters else self._buffers)[k] = t
-        for k, t in low.items(): put(k, t.float())     # differentiable casts: the gradients reach the 16-bit parameters
-        try: y = self.forward(x.float())   # not self(...): forward hooks see the call once, as with torch
-        finally:
-            with torch.no_grad():
-                for k, t in low.items():
-                    if k in self._buffers: t.copy_(self._buffers[k])   # the running statistics, updated in float32
-                    put(k, t)
-        return y.to(x.dtype)
 
 class LayerNorm(nn.Module):
     "Layer Normalization: statistics per sample over the last `len(normalized_shape)` axes, then a per-element affine; a drop-in for `torch.nn.LayerNorm`."
