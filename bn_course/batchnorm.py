@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 import torch.autograd.forward_ad as fwAD
 from torch import nn, Tensor
-from .diagnostics import Hooks
+from .models import Hooks
 
 # %% auto #0
 __all__ = ['BatchNormFunction', 'batch_norm', 'BatchNorm1d', 'Recorder']

@@ -235,7 +235,7 @@ def sweep(args) -> dict:
 def fig1(args) -> dict:
     "Run `bn-course fig1` with parsed `args`; returns the paths written."
     from bn_course.data import load_data
-    from bn_course.ioffe import run_fig1, plot_fig1
+    from bn_course.ioffe_fig1 import run_fig1, plot_fig1
     from bn_course.plots import save_result
     _preflight(args)
     with _run_folder(args) as run, _loud_warnings():

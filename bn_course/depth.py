@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from .data import Data
-from .diagnostics import Hooks, grad_norms
+from .models import Hooks
+from .gradients import grad_norms
 from .training import set_seed, train_models
 
 # %% auto #0

@@ -12,7 +12,8 @@ from torch import nn
 
 # %% auto #0
 __all__ = ['ACTIVATIONS', 'NORMS', 'INITS', 'CNN_ARCHS', 'FORMATS', 'MAX_PARAMETERS', 'init_linear', 'MLP', 'lab_models',
-           'norm2d', 'cnn_plan', 'CNN', 'cnn_lab_models', 'CheckpointError', 'save_model', 'load_model']
+           'norm2d', 'cnn_plan', 'CNN', 'cnn_lab_models', 'CheckpointError', 'save_model', 'load_model',
+           'linear_layers', 'activation_layers', 'Hooks']
 
 # %% ../nbs/01_models.ipynb #186c44ea
 ACTIVATIONS = {'relu': nn.ReLU, 'sigmoid': nn.Sigmoid, 'tanh': nn.Tanh}
@@ -220,3 +221,25 @@ def load_model(path, map_location='cpu') -> MLP | CNN:
     model = model.to_empty(device=map_location)
     model.load_state_dict(state)
     return model
+
+# %% ../nbs/01_models.ipynb #hooksco1
+def linear_layers(model: nn.Module) -> dict:
+    "The `nn.Linear` submodules of `model` by name, in order."
+    return {n: m for n, m in model.named_modules() if isinstance(m, nn.Linear)}
+
+def activation_layers(model: nn.Module) -> dict:
+    "The sigmoid/tanh/ReLU submodules of `model` by name, in order."
+    return {n: m for n, m in model.named_modules() if isinstance(m, (nn.Sigmoid, nn.Tanh, nn.ReLU))}
+
+class Hooks:
+    "Context manager base: `register()` returns hook handles on enter; every handle is removed on exit."
+    def __init__(self, model: nn.Module): self.model, self.handles = model, []
+    def register(self) -> list: raise NotImplementedError
+    def __enter__(self):
+        if self.handles: raise RuntimeError(f"{type(self).__name__} is already active")
+        self.handles = list(self.register())
+        return self
+    def __exit__(self, *exc):
+        for h in self.handles: h.remove()
+        self.handles = []
+        return False

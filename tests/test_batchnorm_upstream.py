@@ -1,5 +1,5 @@
 """PyTorch's own BatchNorm tests, run against `torch.nn.BatchNorm1d`/`BatchNorm2d` (the control) and `bn_course`'s
-from-scratch copies (`bn_course.batchnorm.BatchNorm1d`, `bn_course.norms.BatchNorm2d`).
+from-scratch copies (`bn_course.batchnorm.BatchNorm1d`, `bn_course.norm_layers.BatchNorm2d`).
 
 Every test is parametrized over the implementation under test: `torch` (must pass) and `bn_course` (the claim
 "drop-in for torch.nn.BatchNorm1d / BatchNorm2d" is what is being tested). Only the class (or, for tests of
@@ -131,7 +131,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_
 from torch.testing import assert_close, make_tensor
 
 from bn_course import batchnorm as bnc
-from bn_course import norms
+from bn_course import norm_layers as norms
 
 # ---------------------------------------------------------------------------------------------------------------
 def _impls(torch_impl, ours, tag=''):

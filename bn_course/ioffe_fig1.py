@@ -17,7 +17,7 @@ from .data import NAMES, Data, dataset_label, load_data
 from .models import MLP
 from .stats import mean_ci, paired
 from .training import evaluate, make_optimizer, resolve_device, set_seed
-from .diagnostics import Hooks, activation_layers
+from .models import Hooks, activation_layers
 
 # %% auto #0
 __all__ = ['PERCENTILES', 'SigmoidInput', 'unit_percentiles', 'fig1_models', 'median_spread', 'run_fig1', 'plot_fig1',

@@ -11,12 +11,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from .models import Hooks, activation_layers, linear_layers
 from .stats import mean_ci
 
 # %% auto #0
-__all__ = ['ACT_LIMITS', 'saturation', 'dead_fraction', 'linear_layers', 'activation_layers', 'Hooks', 'ActivationStats',
-           'GradNorms', 'grad_norms', 'OutputGradNorms', 'update_ratios', 'StepRatio', 'plot_per_layer',
-           'plot_over_steps']
+__all__ = ['ACT_LIMITS', 'saturation', 'dead_fraction', 'ActivationStats', 'GradNorms', 'grad_norms', 'OutputGradNorms',
+           'update_ratios', 'StepRatio', 'plot_per_layer', 'plot_over_steps']
 
 # %% ../nbs/10_gradients.ipynb #64371ecd
 ACT_LIMITS = {nn.Sigmoid: (0., 1.), nn.Tanh: (-1., 1.)}
@@ -31,28 +31,6 @@ def saturation(a: torch.Tensor, act: nn.Module, eps: float = 0.02) -> float:
 def dead_fraction(a: torch.Tensor) -> float:
     "Fraction of units (columns of `a`, shape (N, units)) that are exactly zero for every sample in the batch."
     return (a.flatten(1) == 0).all(0).float().mean().item()
-
-# %% ../nbs/10_gradients.ipynb #fadd93ce
-def linear_layers(model: nn.Module) -> dict:
-    "The `nn.Linear` submodules of `model` by name, in order."
-    return {n: m for n, m in model.named_modules() if isinstance(m, nn.Linear)}
-
-def activation_layers(model: nn.Module) -> dict:
-    "The sigmoid/tanh/ReLU submodules of `model` by name, in order."
-    return {n: m for n, m in model.named_modules() if isinstance(m, (nn.Sigmoid, nn.Tanh, nn.ReLU))}
-
-class Hooks:
-    "Context manager base: `register()` returns hook handles on enter; every handle is removed on exit."
-    def __init__(self, model: nn.Module): self.model, self.handles = model, []
-    def register(self) -> list: raise NotImplementedError
-    def __enter__(self):
-        if self.handles: raise RuntimeError(f"{type(self).__name__} is already active")
-        self.handles = list(self.register())
-        return self
-    def __exit__(self, *exc):
-        for h in self.handles: h.remove()
-        self.handles = []
-        return False
 
 # %% ../nbs/10_gradients.ipynb #d59b38d1
 class ActivationStats(Hooks):

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from .diagnostics import Hooks, activation_layers, linear_layers
+from .models import Hooks, activation_layers, linear_layers
 
 # %% auto #0
 __all__ = ['BadInitWarning', 'expected_initial_loss', 'InitialLoss', 'initial_loss_check', 'shrink_last_layer',
