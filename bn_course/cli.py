@@ -172,17 +172,17 @@ def compare(args) -> dict:
         print(f"wrote {args.out/'metrics.json'}, {args.out/'curves.png'} and {len(models)} model files in {args.out}")
     return {k: args.out/v for k, v in names.items()}
 def seeds_effect(result: dict):
-    "Paired BN − plain effect on the final-epoch validation accuracy over seeds, in points (`bn_course.stats.paired`); None with under 2 usable seeds."
-    from bn_course.stats import paired
-    def last(n):  # a diverged seed counts as missing: paired leaves it out and says so
+    "Paired BN − plain effect on the final-epoch validation accuracy over seeds, in points (`bn_course.stats.paired`); diverged seeds at chance; None with under 2 seeds."
+    from bn_course.stats import paired, at_chance
+    def last(n):  # a diverged seed scores at chance and stays in the pair (every dataset here has 10 classes)
         m = result['models'][n]
-        return [float('nan') if d or r[-1] is None else r[-1] for r, d in zip(m['valid_acc'], m['diverged'])]
+        return at_chance([r[-1] for r in m['valid_acc']], m['diverged'], n_classes=10, metric='valid_acc')
     try: return paired(last('bn'), last('plain'), scale=100)
     except ValueError: return None
 
 def _effect_line(e) -> str:
-    if e is None: return "BN − plain, final valid acc (paired by seed): needs at least 2 seeds where neither model diverged"
-    verdict = {'a > b': 'BN higher', 'a < b': 'BN lower', 'unclear': 'unclear: the interval contains 0'}[e.verdict]
+    if e is None: return "BN − plain, final valid acc (paired by seed): needs at least 2 seeds"
+    verdict = {'ahead': 'BN higher', 'behind': 'BN lower', 'unclear': 'unclear: the interval contains 0'}[e.verdict]
     return f"BN − plain, final valid acc (paired by seed): {e} → {verdict}"
 
 def seeds_summary(result: dict) -> str:

@@ -221,7 +221,7 @@ def test_seeds_format_and_bands(tmp_path):
     diffs = [100 * (b[-1] - p[-1]) for b, p in zip(m['models']['bn']['valid_acc'], m['models']['plain']['valid_acc'])]
     assert (e['metric'], e['epoch'], e['a'], e['b'], e['n'], e['unit']) == ('valid_acc', 2, 'bn', 'plain', 4, 'points')
     assert e['delta'] == pytest.approx(sum(diffs) / 4) and e['lo'] < e['delta'] < e['hi'] and 0 <= e['p'] <= 1
-    assert e['verdict'] == ('a > b' if e['lo'] > 0 else 'a < b' if e['hi'] < 0 else 'unclear')
+    assert e['verdict'] == ('ahead' if e['lo'] > 0 else 'behind' if e['hi'] < 0 else 'unclear')
     assert f"Δ = {e['delta']:+.2f} points, 95% CI [{e['lo']:+.2f}, {e['hi']:+.2f}], n = 4 seeds" in r.stdout
 
 
