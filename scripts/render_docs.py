@@ -425,10 +425,11 @@ def screenshots(pages, widths=(968,), langs=MODES, height=1400, n_pages=1) -> li
                     wait_until_typeset(page)
                     png = Path(html_file).with_name(f'{Path(html_file).stem}-{w}-{lang}.png')
                     for old in png.parent.glob(png.stem + '-*.png'): old.unlink()
-                    page.screenshot(path=str(png), full_page=True)
+                    total = page.evaluate('document.documentElement.scrollHeight')
+                    tall = total if n_pages == 0 else min(total, n_pages * height)
+                    page.screenshot(path=str(png), full_page=True, clip={'x': 0, 'y': 0, 'width': w, 'height': tall})
                     im = Image.open(png)
-                    tops = range(0, im.height, height)
-                    for k, top in enumerate(tops if n_pages == 0 else list(tops)[:n_pages]):
+                    for k, top in enumerate(range(0, im.height, height)):
                         tile = im.crop((0, top, im.width, min(top + height, im.height)))
                         out = png if k == 0 else png.with_name(f'{png.stem}-{k + 1}.png')
                         tile.save(out); shots.append(out)

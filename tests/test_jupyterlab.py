@@ -91,10 +91,9 @@ KERNEL_READY = """() => {
 }"""
 
 READ_PAGE = """() => {
-  const root = window.jupyterapp.shell.currentWidget.node;   // the open notebook only (other tabs stay in the DOM)
-  const cells = [...root.querySelectorAll('.jp-Notebook .jp-Cell')];
-  const code = cells.filter(c => c.classList.contains('jp-CodeCell'));
-  const prompts = code.map(c => (c.querySelector('.jp-InputArea-prompt') || {}).textContent || '');
+  const w = window.jupyterapp.shell.currentWidget, root = w.node;   // the open notebook only (other tabs stay in the DOM)
+  // execution counts from the cell models: a solution cell whose input is collapsed shows no prompt, yet it runs
+  const counts = w.content.widgets.filter(c => c.model.type === 'code').map(c => c.model.executionCount);
   // an error output renders on the stderr channel (a printed "ValueError: ..." line in stdout is not one)
   const errors = [...root.querySelectorAll('.jp-OutputArea-output')]
       .filter(o => o.dataset.mimeType === 'application/vnd.jupyter.stderr' || /Traceback \\(most recent call last\\)/.test(o.innerText))
@@ -103,20 +102,25 @@ READ_PAGE = """() => {
       const c = m.cloneNode(true);
       c.querySelectorAll('code, pre, mjx-container, .MathJax, .katex, script').forEach(e => e.remove());
       return c.innerText; });
-  return {n_code: code.length, prompts, errors, md};
+  return {n_code: counts.length, counts, errors, md};
 }"""
 
 
-OPENED = """(name) => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  return !!w && !!w.context && w.context.path.endsWith(name) && !!w.node.querySelector('.jp-Notebook .jp-Cell'); }"""
+# open, with all its `n` cells made and drawn (JupyterLab adds them a few at a time)
+OPENED = """([name, n]) => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  return !!w && !!w.context && w.context.path.endsWith(name) && !!w.content && w.content.widgets.length === n &&
+         w.node.querySelectorAll('.jp-Notebook .jp-Cell').length === n; }"""
 
 
-def open_in_lab(browser, url: str, name: str, kernel=True):
+def n_cells(name: str) -> int: return len(json.loads((ROOT/'nbs'/name).read_text(encoding='utf-8'))['cells'])
+
+
+def open_in_lab(browser, url: str, name: str, n_cells: int, kernel=True):
     "A page with notebook `name` open in JupyterLab (a fresh workspace: no tab of an earlier test) and, with `kernel`, its kernel idle."
     page = browser.new_page(viewport={'width': 1400, 'height': 1000})
     page.set_default_timeout(60_000)  # no browser call may hang the test
     page.goto(f'{url}/lab/workspaces/{Path(name).stem.strip("_")}/tree/{name}?reset')
-    page.wait_for_function(OPENED, arg=name, timeout=60_000)
+    page.wait_for_function(OPENED, arg=[name, n_cells], timeout=60_000)
     if not kernel: return page
     # the notebook's own kernel connected and idle: running before that makes JupyterLab ask "Select Kernel"
     # and run nothing (what timed out in CI)
@@ -130,10 +134,10 @@ def run_all(page, name: str) -> dict:
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); return true; }")
     # done when the kernel is idle again with nothing queued ([*]); a cell that raises stops the run early,
     # which the checks then report, instead of waiting for cells that will never run
-    state = "() => { const root = window.jupyterapp.shell.currentWidget.node; return {" \
-            "busy: !!root.querySelector('.jp-Notebook-ExecutionIndicator[data-status=\"busy\"]'), " \
-            "queued: [...root.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].some(e => e.textContent.includes('*')), " \
-            "ran: [...root.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].some(e => /\\d/.test(e.textContent))}; }"
+    state = "() => { const w = window.jupyterapp.shell.currentWidget; return {" \
+            "busy: w.sessionContext.session.kernel.status !== 'idle', " \
+            "queued: [...w.node.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].some(e => e.textContent.includes('*')), " \
+            "ran: w.content.widgets.some(c => c.model.type === 'code' && c.model.executionCount !== null)}; }"
     deadline, quiet = time.time() + 280, 0
     while time.time() < deadline and quiet < 3:
         st = page.evaluate(state)
@@ -155,14 +159,14 @@ def read_rendered(page, settle=20) -> dict:
 def problems(seen: dict, ran=True) -> list:
     "What a student would see go wrong: error outputs, cells that did not run, literal ** or $ in rendered markdown."
     out = [f"error output: {e[:600]}" for e in seen['errors']]
-    if ran: out += [f"{n} code cells did not run" for n in [sum(not any(ch.isdigit() for ch in p) for p in seen['prompts'])] if n]
+    if ran: out += [f"{n} code cells did not run" for n in [sum(c is None for c in seen['counts'])] if n]
     out += [f"literal ** or $ in rendered markdown: {t[:120]}" for t in seen['md'] if '**' in t or '$' in t]
     return out
 
 
 def test_lab_notebook_runs_in_jupyterlab(browser, lab):
     "Open the lab notebook in JupyterLab, Run All Cells (fast configuration), then read the page as a student sees it."
-    page = open_in_lab(browser, lab, RUN_ALL)
+    page = open_in_lab(browser, lab, RUN_ALL, n_cells(RUN_ALL))
     try: seen = run_all(page, RUN_ALL)
     finally: page.close()
     assert seen['n_code'] > 5
@@ -173,7 +177,7 @@ def test_lab_notebook_runs_in_jupyterlab(browser, lab):
 @pytest.mark.parametrize('name', READ)
 def test_lesson_reads_clean_in_jupyterlab(browser, lab, name):
     "Open a lesson as committed: JupyterLab's markdown renderer and MathJax leave no literal ** or $, no error output shows."
-    page = open_in_lab(browser, lab, name, kernel=False)
+    page = open_in_lab(browser, lab, name, n_cells(name), kernel=False)
     try: seen = read_rendered(page)
     finally: page.close()
     assert seen['n_code'] > 5 and len(seen['md']) > 10
@@ -183,7 +187,7 @@ def test_lesson_reads_clean_in_jupyterlab(browser, lab, name):
 
 def test_browser_check_catches_planted_problems(browser, lab):
     "The same check on a planted notebook: a raising cell and a bold span next to Hangul are caught; a printed 'ValueError:' is not."
-    page = open_in_lab(browser, lab, PLANTED)
+    page = open_in_lab(browser, lab, PLANTED, len(PLANTED_NB['cells']))
     try:
         as_committed = problems(read_rendered(page, settle=2), ran=False)   # before running: the lessons' check
         bad = problems(run_all(page, PLANTED))
