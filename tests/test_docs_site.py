@@ -233,6 +233,17 @@ def test_switch_fits_a_phone(site, base, browser):
     finally: ctx.close()
 
 
+def test_site_config_loads_the_switch():
+    "The Quarto config ships bilingual.js with the site and loads it on every page; the head snippet reads the same key."
+    cfg = render_docs.quarto_config(NBS)
+    html_fmt, project = cfg['format']['html'], cfg['project']
+    assert 'bilingual.js' in project['resources'] and (NBS/'bilingual.js').is_file()
+    assert '<script src="bilingual.js"></script>' in html_fmt['include-after-body']['text']
+    key = re.search(r"KEY = '([^']+)'", SCRIPT)[1]
+    assert f"localStorage.getItem('{key}')" in html_fmt['include-in-header']['text']
+    assert cfg['format']['html']['html-math-method'] == 'mathjax'   # what the preview's local MathJax stands for
+
+
 # --- which paragraphs are tagged ------------------------------------------------------------------------------------------
 
 PLANTED = """<html><body><main>
