@@ -15,8 +15,8 @@ What it does, step by step, as the site build does it:
    to the site's own URLs point at the preview pages.
 3. The page loads what nbs/_quarto.yml gives the site: its css (styles.css), its include-in-header and
    include-after-body (the language switch, bilingual.js) and its resources; math is typeset by a local MathJax
-   (the `jupyter-server-mathjax` package, a dev dependency: no CDN, works offline). A small stand-in replaces
-   Quarto's Bootstrap theme and navbar.
+   (MathJax 2.7 from the `jupyter-server-mathjax` package, a dev dependency: no CDN, works offline; the site's
+   Quarto loads MathJax 3, the same TeX input). A small stand-in replaces Quarto's Bootstrap theme and navbar.
 With no NB, renders every nbs/*.ipynb. NB may be a notebook path, name or number prefix (`10`, `12_batchnorm`).
 Nothing is executed: pages show the committed outputs, as the site does.
 
@@ -310,7 +310,7 @@ class Site:
 <link rel="stylesheet" href="{self.fmt.get('css', 'styles.css')}">
 {self.include('include-in-header')}
 <script type="text/x-mathjax-config">
-MathJax.Hub.Config({{messageStyle: "none", showMathMenu: false, "fast-preview": {{disabled: true}},
+MathJax.Hub.Config({{messageStyle: "none", showMathMenu: false, "fast-preview": {{disabled: true}}, menuSettings: {{assistiveMML: false}},
   "HTML-CSS": {{availableFonts: [], webFont: "STIX-Web", imageFont: null, preferredFont: null}}}});
 MathJax.Hub.Register.StartupHook("End", function () {{ document.documentElement.setAttribute("data-mathjax", "done"); }});
 </script>

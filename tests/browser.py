@@ -2,15 +2,14 @@
 
 Where Playwright or Chromium is missing the browser tests skip, saying why; in CI (`CI` set) they fail instead, since
 .ci/run installs Chromium (Debian's `chromium`) and must never pass without them."""
-import os, shutil
+import os
 import pytest
 
-CHROMIUM_NAMES = ('chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable')
+from conftest import load_script
 
-
-def chromium_path():
-    "The system Chromium (`$BN_COURSE_CHROMIUM`, else the first of CHROMIUM_NAMES on PATH), or None."
-    return os.environ.get('BN_COURSE_CHROMIUM') or next((p for n in CHROMIUM_NAMES if (p := shutil.which(n))), None)
+# The system Chromium (`$BN_COURSE_CHROMIUM`, else chromium / chromium-browser / google-chrome on PATH), or None:
+# the same one scripts/render_docs.py takes its screenshots with.
+chromium_path = load_script('render_docs').chromium_path
 
 
 def _missing(why: str):

@@ -34,7 +34,6 @@ def run_cli(*args, cwd=None, env=None, timeout=300):
 
 def load_script(name: str):
     "Import scripts/NAME.py as a module (scripts/ is not a package)."
-    sys.path.insert(0, str(ROOT/'scripts'))   # the scripts import each other by name
     spec = importlib.util.spec_from_file_location(name, ROOT/'scripts'/f'{name}.py')
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

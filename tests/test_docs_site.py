@@ -109,6 +109,14 @@ def context(browser):
     ctx.close()
 
 
+@pytest.fixture
+def quick(context):
+    """The same, without MathJax: the switch tests need no typeset math (bilingual.js tags the page before MathJax
+    typesets it, on the site too), and skipping it saves most of their time."""
+    context.route('**/site_libs/mathjax/**', lambda route: route.abort())
+    return context
+
+
 # --- every page -------------------------------------------------------------------------------------------------------
 
 def test_every_page_reads_clean(site, base, context):
@@ -175,11 +183,10 @@ SEEN = r"""() => {
 }"""
 
 
-def test_language_switch(site, base, context):
+def test_language_switch(site, base, quick):
     out, pages = site
-    page = context.new_page()
+    page = quick.new_page()
     page.goto(base + pages['10_gradients.ipynb'])
-    typeset(page)
     group = page.get_by_role('radiogroup', name='언어 · Language')
     radio = {m: group.get_by_role('radio', name=n, exact=True) for m, n in (('ko', '한국어'), ('en', 'English'), ('both', '둘 다 · Both'))}
     both = page.evaluate(SEEN)
@@ -193,10 +200,10 @@ def test_language_switch(site, base, context):
     assert en['kept'] == both['kept'], (en['kept'], both['kept'])                 # figures, code, equations untouched
     assert en['box'] == both['box'], 'the switch moved when used'
 
-    page.reload(); typeset(page)                                                  # remembered after a reload ...
+    page.reload()                                                                 # remembered after a reload ...
     again = page.evaluate(SEEN)
     assert again['mode'] == again['checked'] == 'en' and again['ko'] == 0, again
-    page.goto(base + pages['12_batchnorm.ipynb']); typeset(page)                  # ... and on the next page
+    page.goto(base + pages['12_batchnorm.ipynb'])                                 # ... and on the next page
     nxt = page.evaluate(SEEN)
     assert nxt['mode'] == 'en' and nxt['ko'] == 0 and nxt['en'] > 20, nxt
 
@@ -206,11 +213,11 @@ def test_language_switch(site, base, context):
     assert page.evaluate("document.activeElement.id") == 'bi-lang-ko'
 
 
-def test_other_tabs_follow_and_keep_the_readers_place(site, base, context):
+def test_other_tabs_follow_and_keep_the_readers_place(site, base, quick):
     "A choice made in one tab reaches an open tab, whose reader stays on the paragraph they were reading."
     out, pages = site
-    reading, other = context.new_page(), context.new_page()
-    reading.goto(base + pages['10_gradients.ipynb']); typeset(reading)
+    reading, other = quick.new_page(), quick.new_page()
+    reading.goto(base + pages['10_gradients.ipynb'])
     other.goto(base + pages['90_glossary.ipynb'])
     # scroll to a Korean paragraph halfway down (it stays visible in Korean mode)
     top = reading.evaluate("""() => { const p = [...document.querySelectorAll('main p.bi-ko')][10];
@@ -225,6 +232,7 @@ def test_other_tabs_follow_and_keep_the_readers_place(site, base, context):
 
 def test_switch_fits_a_phone(site, base, browser):
     ctx = browser.new_context(viewport={'width': 360, 'height': 740}, device_scale_factor=2)
+    ctx.route('**/site_libs/mathjax/**', lambda route: route.abort())
     try:
         page = ctx.new_page()
         page.goto(base + site[1]['12_batchnorm.ipynb'])
