@@ -18,8 +18,8 @@ from .batchnorm import BatchNorm1d, batch_norm, _per_channel, _reduce_dims
 from .data import DATASETS, Data, load_data
 from .models import lab_models, save_model
 from .norm_layers import BatchNorm2d
-from .runs import RunFolder, check_out_dir
-from .training import make_optimizer, resolve_device, save_json, set_seed
+from .runs import RunFolder, check_out_dir, save_json
+from .training import make_optimizer, resolve_device, set_seed
 
 # %% auto #0
 __all__ = ['RUNNING_STATS', 'world_info', 'distributed_on', 'shard', 'replace_batchnorm', 'sync_batch_stats',
