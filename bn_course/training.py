@@ -263,8 +263,9 @@ def fit(models: dict,                   # name -> model, trained side by side
             for i in range(min(per_epoch, total - done)):
                 # rows of the batch: (B,) when all models share it, else (K, B), each model its own
                 idx = perms[0, i*bs:(i+1)*bs] if len(groups) == 1 else perms[:, i*bs:(i+1)*bs][which]
-                check = done % check_every == 0        # reading a loss waits for the device: not every step
-                losses = step.train(data.x_train, data.y_train, idx, need_loss=check)
+                # reading a loss waits for the device: not every step; once every model diverged, only the clock runs on
+                check = done % check_every == 0 and any(step.active)
+                if any(step.active): losses = step.train(data.x_train, data.y_train, idx, need_loss=check)
                 done += 1
                 if check:
                     for k, v in enumerate(losses.tolist()):
