@@ -191,57 +191,51 @@ def compare(args) -> dict:
         if args.seeds:
             result, models = run_seeds(args.dataset, args.data_dir, n_seeds=args.seeds, arch=args.arch, **kw)
             e = seeds_effect(result)  # the paired BN − plain effect, also in metrics.json
-            result['effect'] = None if e is None else {'metric': 'valid_acc', 'epoch': args.epochs, 'a': 'bn', 'b': 'plain',
-                                                        **dataclasses.asdict(e), 'verdict': e.verdict}
-        else:
-            comp, models = run_comparison(args.dataset, args.data_dir, fast=args.arch == 'mlp', arch=args.arch, **kw)
-            result = comp.to_dict()
+            if e is not None: result.effects.append({'metric': 'test_acc', 'at': result.points[-1], 'a': 'bn', 'b': 'plain',
+                                                     **dataclasses.asdict(e), 'verdict': e.verdict})
+        else: result, models = run_comparison(args.dataset, args.data_dir, fast=args.arch == 'mlp', arch=args.arch, **kw)
         if args.dataset not in _NO_DATA_DIR:
-            result['config']['data_dir'] = _short(Path(args.data_dir or default_data_dir()).expanduser().resolve())
-        result['run_id'] = run.run_id
+            result.config['data_dir'] = _short(Path(args.data_dir or default_data_dir()).expanduser().resolve())
+        result.run_id = run.run_id
         names = {'metrics': 'metrics.json', 'curves': 'curves.png'}
         for name, m in models.items():
             names[name] = f"{name.replace('/', '_seed')}.pt"
             save_model(m.cpu(), run.path(names[name]), run_id=run.run_id)
-        fig = plot_seed_bands(result) if args.seeds else plot_comparison(comp)
+        fig = plot_seed_bands(result) if args.seeds else plot_comparison(result)
         if args.arch == 'cnn': fig.suptitle(f"LeNet-style CNN: {fig.get_suptitle()}")
         save_result(result, fig, run.path(names['curves']), run.path(names['metrics']))
     if not args.quiet:
         if args.arch == 'cnn': print("models: LeNet-style CNNs, conv 6, 16 → fc 120, 84 → 10, with (bn) and without (plain) BatchNorm")
-        print(seeds_summary(result) if args.seeds else comp.summary())
+        print(seeds_summary(result) if args.seeds else result.summary())
         print(f"wrote {args.out/'metrics.json'}, {args.out/'curves.png'} and {len(models)} model files in {args.out}")
     return {k: args.out/v for k, v in names.items()}
-def seeds_effect(result: dict):
-    "Paired BN − plain effect on the final-epoch validation accuracy over seeds, in points (`bn_course.stats.paired`); None with under 2 usable seeds."
+
+def seeds_effect(result):
+    "Paired BN − plain effect on the final test accuracy over seeds, in points (`bn_course.stats.paired`); a diverged seed scores at chance (`Result.values`). None with under 2 seeds."
     from bn_course.stats import paired
-    def last(n):  # a diverged seed counts as missing: paired leaves it out and says so
-        m = result['models'][n]
-        return [float('nan') if d or r[-1] is None else r[-1] for r, d in zip(m['valid_acc'], m['diverged'])]
-    try: return paired(last('bn'), last('plain'), scale=100)
+    try: return paired(result.values('test_acc', arm='bn'), result.values('test_acc', arm='plain'), scale=100)
     except ValueError: return None
 
 def _effect_line(e) -> str:
-    if e is None: return "BN − plain, final valid acc (paired by seed): needs at least 2 seeds where neither model diverged"
+    if e is None: return "BN − plain, final test acc (paired by seed): needs at least 2 seeds"
     verdict = {'a > b': 'BN higher', 'a < b': 'BN lower', 'unclear': 'unclear: the interval contains 0'}[e.verdict]
-    return f"BN − plain, final valid acc (paired by seed): {e} → {verdict}"
+    return f"BN − plain, final test acc (paired by seed): {e} → {verdict}"
 
-def seeds_summary(result: dict) -> str:
-    "Final-epoch mean ± std over seeds per model, as a short text table, and the paired BN − plain effect with its 95% CI."
+def seeds_summary(result) -> str:
+    "Final test accuracy and loss, mean ± std over seeds per arm (a diverged seed at chance), and the paired BN − plain effect with its 95% CI."
     import statistics as st
-    from bn_course.data import dataset_label
-    c, seeds = result['config'], result['seeds']
-    lines = [f"dataset: {dataset_label(result['dataset'], result['fallback'])}, {c['n_train']} train / {c['n_test']} test images; {c['epochs']} epochs, batch "
+    c, seeds = result.config, result.seeds(arm='bn')
+    lines = [f"dataset: {result.label}, {c['n_train']} train / {c['n_test']} test images; {c['epochs']} epochs, batch "
              f"{c['batch_size']}, {c['optimizer']} lr {c['lr']}, seeds {seeds[0]}–{seeds[-1]}",
-             f"{'model':<8}{'valid acc (mean ± std)':>24}{'valid loss (mean ± std)':>25}  diverged"]
-    for n, m in result['models'].items():
-        acc = [r[-1] for r, d in zip(m['valid_acc'], m['diverged']) if not d]
-        loss = [r[-1] for r, d in zip(m['valid_loss'], m['diverged']) if not d]
-        sd = lambda v: st.stdev(v) if len(v) > 1 else 0.
-        stats = (f"{st.mean(acc):>15.2%} ± {sd(acc):.2%}{st.mean(loss):>17.4f} ± {sd(loss):.4f}" if acc else f"{'—':>24}{'—':>25}")
-        lines.append(f"{n:<8}{stats}  {sum(m['diverged'])} of {len(seeds)}")
+             f"{'model':<8}{'test acc (mean ± std)':>24}{'test loss (mean ± std)':>25}  diverged (scored at chance)"]
+    sd = lambda v: st.stdev(v) if len(v) > 1 else 0.
+    for arm in ('bn', 'plain'):
+        acc, loss = result.values('test_acc', arm=arm).tolist(), result.values('test_loss', arm=arm).tolist()
+        n_div = sum(h.diverged for h in result.select(arm=arm).values())
+        lines.append(f"{arm:<8}{st.mean(acc):>15.2%} ± {sd(acc):.2%}{st.mean(loss):>17.4f} ± {sd(loss):.4f}  {n_div} of {len(seeds)}")
     lines.append(_effect_line(seeds_effect(result)))
     lines.append(f"training time per epoch (all {2*len(seeds)} models, evaluation excluded): "
-                 f"mean {sum(result['epoch_seconds'])/len(result['epoch_seconds']):.2f} s")
+                 f"mean {result.train_seconds/len(result.seconds):.2f} s")
     return '\n'.join(lines)
 
 def _grid(kind: str, values):
@@ -282,14 +276,14 @@ def fig1(args) -> dict:
         data = load_data(args.dataset, args.data_dir)
         result = run_fig1(data, steps=args.steps, eval_every=min(args.eval_every, args.steps), lr=args.lr, seed=args.seed,
                           device=args.device, progress=not args.quiet)
-        result['run_id'] = run.run_id
+        result.run_id = run.run_id
         save_result(result, plot_fig1(result), run.path('fig1.png'), run.path('fig1.json'))
     paths = {'json': args.out/'fig1.json', 'png': args.out/'fig1.png'}
     if not args.quiet:
         for n in ('plain', 'bn'):
-            r = result['models'][n]
-            print(f"{result['label']}: {n:<5} test accuracy after {result['steps'][-1]} steps {r['test_acc'][-1]:.2%}"
-                  f"{' (diverged)' if r['diverged'] else ''}; range of the sigmoid input's median {r['median_spread']:.3f}")
+            h = result.histories[n]
+            print(f"{result.label}: {n:<5} test accuracy after {result.points[-1]} steps {h.test_acc[-1]:.2%}"
+                  f"{' (diverged)' if h.diverged else ''}; range of the sigmoid input's median {h.attrs['median_spread']:.3f}")
         print(f"wrote {', '.join(str(p) for p in paths.values())}")
     return paths
 
@@ -339,7 +333,6 @@ def ddp(args) -> dict:
     from bn_course.data import load_data
     from bn_course.distributed import build_lab_model, data_parallel_job, spawn_ranks, torchrun_rank
     from bn_course.models import save_model
-    from bn_course.training import save_json
     rank, world, local, torchrun = _ddp_world(args)
     dev = _preflight(args, ranks=local)
     args.started = True                                # from here on, any rank's error is its own: say which rank
@@ -348,29 +341,29 @@ def ddp(args) -> dict:
     with folder as run, _loud_warnings():
         data = _first_images(load_data(args.dataset, args.data_dir), args.n_train)
         if not args.quiet and rank == 0:
-            print(f"training the lab's {args.model} MLP on {data.label} ({len(data.x_train)} images) with {world} process(es), "
-                  f"{args.bn} BN, global batch {args.batch_size} = {world} × {args.batch_size // world}, {dev.type}")
+            print(f"training the lab's {args.model} MLP on {data.label}, {len(data.x_train)} training images, with {world} "
+                  f"process(es), {args.bn} BN, global batch {args.batch_size} = {world} × {args.batch_size // world}, {dev.type}")
         job = functools.partial(data_parallel_job, hidden=tuple(args.hidden), model=args.model, epochs=args.epochs,
                                 bs=args.batch_size, lr=args.lr, seed=args.seed, optimizer=args.optimizer,
                                 sync_bn=args.bn == 'sync', device=dev.type)
-        if torchrun: res = torchrun_rank(job, (data,), timeout=args.timeout, backend=backend)
+        if torchrun: result, state = torchrun_rank(job, (data,), timeout=args.timeout, backend=backend)
         else:  # CUDA cannot be forked: start fresh interpreters then
-            res = spawn_ranks(job, world, (data,), timeout=math.inf, collective_timeout=args.timeout, backend=backend,
-                              start_method='spawn' if dev.type == 'cuda' else 'fork')[0]
+            result, state = spawn_ranks(job, world, (data,), timeout=math.inf, collective_timeout=args.timeout, backend=backend,
+                                        start_method='spawn' if dev.type == 'cuda' else 'fork')[0]
         if rank: return {}
-        h = res['history']
+        h = result.histories[args.model]
         if not args.quiet:
-            for e, (loss, acc, secs) in enumerate(zip(h['train_loss'], h['valid_acc'], h['epoch_seconds'])):
-                print(f"epoch {e + 1}: train loss {loss:.4g}, test accuracy {acc:.2%}, {secs:.2f} s (slowest of {world} process(es))")
-        if res['diverged']:   # the course's one rule (training.is_diverged), checked on all ranks' numbers alike
-            e = res['diverged_at']
-            raise CLIError(f"training diverged in epoch {e} (train loss {h['train_loss'][e - 1]:.3g}, test accuracy "
-                           f"{h['valid_acc'][e - 1]:.1%}; a uniform guess scores {1 / data.n_classes:.0%}) at --lr {args.lr:g}; "
-                           f"nothing was saved: lower --lr")
+            for e, (loss, acc, secs) in enumerate(zip(h.train_loss, h.test_acc, result.seconds)):
+                if not math.isfinite(loss): print(f"epoch {e + 1}: diverged"); break
+                print(f"epoch {e + 1}: train loss {loss:.4g}, test accuracy {acc:.2%}, {secs:.2f} s of training (rank 0 of {world})")
+        if h.diverged:   # the course's one rule (training.is_diverged), in the driver, on numbers all ranks share
+            epoch = max(1, math.ceil(h.diverged_at / result.config['steps_per_epoch']))
+            raise CLIError(f"training diverged in epoch {epoch} (found after {h.diverged_at} steps: the loss became "
+                           f"non-finite or huge at chance accuracy) at --lr {args.lr:g}; nothing was saved: lower --lr")
         net = build_lab_model(data.n_features, data.n_classes, args.hidden, args.model, args.seed)
-        net.load_state_dict(res.pop('state_dict'))
-        res['run_id'] = run.run_id
-        save_json(res, run.path('metrics.json'))
+        net.load_state_dict(state)
+        result.run_id = run.run_id
+        result.save(run.path('metrics.json'))
         save_model(net, run.path('model.pt'), run_id=run.run_id)
     paths = {'metrics': args.out/'metrics.json', 'model': args.out/'model.pt'}
     if not args.quiet: print(f"wrote {paths['metrics']}, {paths['model']} (rank 0's model) and run.json")

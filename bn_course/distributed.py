@@ -18,13 +18,15 @@ from .batchnorm import BatchNorm1d, batch_norm, _per_channel, _reduce_dims
 from .data import Data
 from .models import lab_models
 from .norm_layers import BatchNorm2d
-from .training import is_diverged, make_optimizer, resolve_device, set_seed
+from .runs import Result
+from .training import Step, evaluating, fit, make_optimizer, resolve_device, set_seed
 
 # %% auto #0
 __all__ = ['RUNNING_STATS', 'world_info', 'distributed_on', 'shard', 'replace_batchnorm', 'sync_batch_stats',
            'SyncBatchNormFunction', 'SyncBatchNorm', 'convert_sync_batchnorm', 'PortInUse', 'RankFailed', 'free_port',
-           'check_port', 'spawn_ranks', 'torchrun_rank', 'broadcast_buffers', 'evaluate_sharded', 'train_data_parallel',
-           'build_lab_model', 'data_parallel_job', 'GhostBatchNorm', 'renorm_limits', 'BatchRenorm1d']
+           'check_port', 'spawn_ranks', 'torchrun_rank', 'broadcast_buffers', 'evaluate_sharded', 'DataParallelStep',
+           'train_data_parallel', 'build_lab_model', 'data_parallel_job', 'GhostBatchNorm', 'renorm_limits',
+           'BatchRenorm1d']
 
 # %% ../nbs/18_distributed.ipynb #n18group
 def world_info(group=None) -> tuple[int, int]:
@@ -243,63 +245,70 @@ def evaluate_sharded(model: nn.Module, x: Tensor, y: Tensor, bs: int = 10_000) -
     "Mean cross-entropy and accuracy on all of `(x, y)`: each rank scores its shard in eval mode, the sums are all-reduced."
     rank, world = world_info()
     xs, ys = shard(x, rank, world), shard(y, rank, world)
-    was = model.training
-    model.eval()
     loss, correct = 0., 0
-    with torch.no_grad():
+    with evaluating(model), torch.no_grad():
         for i in range(0, len(xs), bs):
             out = model(xs[i:i + bs])
             loss += F.cross_entropy(out, ys[i:i + bs], reduction='sum').item()
             correct += (out.argmax(1) == ys[i:i + bs]).sum().item()
-    model.train(was)
     loss, correct, n = _sum_over_ranks([loss, correct, len(xs)])
     return loss / n, correct / n
 
-def train_data_parallel(model: nn.Module, data: Data, epochs: int = 1, bs: int = 64, lr: float = 0.01, seed: int = 1,
-                        optimizer: str = 'adam', sync_bn: bool = True, sync_grads: bool = True, evaluate: bool = True,
-                        device: str = 'cpu') -> tuple[nn.Module, dict]:
-    "Train `model` (built identically on every rank) with DistributedDataParallel: each global batch of `bs`, drawn as in single-process training from `seed`, is split over the ranks. Returns the trained model (its BN layers synchronized if `sync_bn`) and the history, the same on every rank; with `evaluate`, a run that diverges (`training.is_diverged` on the train or test scores) stops there and says so."
-    rank, world = world_info()
-    if bs % world: raise ValueError(f"the global batch size {bs} must be a multiple of the number of processes {world}, "
-                                    "so that every rank's loss has the same weight in the averaged gradient")
-    dev = resolve_device(device)
-    if dev.type == 'cuda': dev = torch.device('cuda', int(os.environ.get('LOCAL_RANK', rank)) % torch.cuda.device_count())
-    if sync_bn: model = convert_sync_batchnorm(model)
-    model, data = model.to(dev), data.to(dev)
-    ddp = DistributedDataParallel(model, device_ids=[dev.index] if dev.type == 'cuda' else None) if world > 1 else model
-    opt = make_optimizer(ddp.parameters(), lr, optimizer)
-    g = torch.Generator().manual_seed(seed)          # the same global batches, in the same order, as single-process training
-    hist = {k: [] for k in ('train_loss', 'train_acc', 'valid_loss', 'valid_acc', 'epoch_seconds')}
-    diverged_at = None
-    for epoch in range(epochs):
-        ddp.train()
-        if world > 1: dist.barrier()
-        t0 = time.perf_counter()
-        for xb, yb in data.train_batches(bs, generator=g):
-            xl, yl = shard(xb, rank, world), shard(yb, rank, world)
-            # sync_grads=False is for timing only: it skips the gradient all-reduce, so the ranks' models drift apart
-            with ddp.no_sync() if world > 1 and not sync_grads else contextlib.nullcontext():
-                loss = F.cross_entropy(ddp(xl), yl)       # this rank's mean; DDP averages the gradients over ranks
+class DataParallelStep(Step):
+    "The driver's data-parallel step: every rank puts its shard of each global batch through its DDP copy of each model. Losses and scores are all-reduced, so every rank sees the same numbers and `fit`'s divergence rule stops a model on all ranks at once."
+    name = 'data-parallel'
+
+    def __init__(self, sync_grads: bool = True):
+        self.sync_grads = sync_grads   # False is for timing only: it skips the gradient all-reduce, so the ranks drift apart
+
+    def check(self, models, bs, lrs, optimizer):
+        world = world_info()[1]
+        if bs % world: raise ValueError(f"the global batch size {bs} must be a multiple of the number of processes {world}, "
+                                        "so that every rank's loss has the same weight in the averaged gradient")
+
+    def setup(self, models, data, lrs, optimizer, device):
+        super().setup(models, data, lrs, optimizer, device)
+        self.rank, self.world = world_info()
+        ids = [torch.cuda.current_device()] if device.type == 'cuda' else None
+        self.ddps = [DistributedDataParallel(m, device_ids=ids) if self.world > 1 else m for m in models.values()]
+        self.opts = [make_optimizer(d.parameters(), lrs[n], optimizer) for n, d in zip(models, self.ddps)]
+        for d in self.ddps: d.train()
+
+    def train(self, x, y, idx, need_loss=True):
+        losses = torch.full((len(self.ddps),), float('nan'), dtype=torch.float64, device=x.device) if need_loss else None
+        for k, (ddp, opt) in enumerate(zip(self.ddps, self.opts)):
+            if not self.active[k]: continue
+            rows = shard(idx if idx.ndim == 1 else idx[k], self.rank, self.world)   # this rank's share of the global batch
+            with ddp.no_sync() if self.world > 1 and not self.sync_grads else contextlib.nullcontext():
+                loss = F.cross_entropy(ddp(x[rows]), y[rows])   # this rank's mean; DDP averages the gradients over ranks
                 opt.zero_grad()
                 loss.backward()
             opt.step()
-        if dev.type == 'cuda': torch.cuda.synchronize(dev)
-        secs = time.perf_counter() - t0
-        hist['epoch_seconds'].append(_sum_over_ranks([secs], dist.ReduceOp.MAX if world > 1 else None)[0])  # the slowest rank
-        if evaluate:
-            broadcast_buffers(model)                     # rank 0's running statistics are the saved model's
-            for split, x, y in (('train', data.x_train, data.y_train), ('valid', data.x_test, data.y_test)):
-                l, a = evaluate_sharded(model, x, y)
-                hist[f'{split}_loss'].append(l); hist[f'{split}_acc'].append(a)
-            # the course's one rule, on all-reduced scores: every rank sees the same numbers and stops at the same epoch
-            if any(is_diverged(hist[f'{k}_loss'][-1], hist[f'{k}_acc'][-1], data.n_classes) for k in ('train', 'valid')):
-                diverged_at = epoch + 1
-                break
-    broadcast_buffers(model)
-    return model, {'world_size': world, 'backend': dist.get_backend() if world > 1 else None, 'device': str(dev), 'history': hist,
-            'diverged': diverged_at is not None, 'diverged_at': diverged_at,
-            'config': dict(epochs=epochs, batch_size=bs, per_rank_batch=bs // world, lr=lr, seed=seed, optimizer=optimizer,
-                           sync_bn=sync_bn, n_train=len(data.x_train), n_test=len(data.x_test), dataset=data.label)}
+            if need_loss: losses[k] = loss.detach()
+        if need_loss and self.world > 1: dist.all_reduce(losses); losses /= self.world   # NaN on one rank is NaN on all
+        return losses
+
+    def evaluate(self, x, y):
+        res = []
+        for m, on in zip(self.models.values(), self.active):
+            broadcast_buffers(m)                       # rank 0's running statistics are the saved model's
+            res.append(evaluate_sharded(m, x, y) if on else (float('nan'), float('nan')))
+        return torch.tensor([r[0] for r in res], dtype=torch.float64), torch.tensor([r[1] for r in res], dtype=torch.float64)
+
+def train_data_parallel(model: nn.Module, data: Data, epochs: int = 1, bs: int = 64, lr: float = 0.01, seed: int = 1,
+                        optimizer: str = 'adam', sync_bn: bool = True, sync_grads: bool = True, score_train: bool = True,
+                        device: str = 'cpu', name: str = 'model', progress: bool = False) -> tuple[nn.Module, Result]:
+    "Train `model` (built identically on every rank) with DistributedDataParallel, `fit` and `DataParallelStep`: each global batch of `bs`, drawn as in single-process training from `seed`, is split over the ranks. Returns the trained model (its BN layers synchronized if `sync_bn`) and the `Result` (kind 'ddp'), the same on every rank; a diverged model is marked by `fit`'s one rule."
+    rank, world = world_info()
+    dev = resolve_device(device)
+    if dev.type == 'cuda': torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', rank)) % torch.cuda.device_count())
+    if sync_bn: model = convert_sync_batchnorm(model)
+    result = fit({name: model}, data, DataParallelStep(sync_grads), epochs=epochs, bs=bs, lr=lr, seed=seed, optimizer=optimizer,
+                 score_train=score_train, device=dev.type, progress=progress and rank == 0, kind='ddp',
+                 attrs={name: {'arm': name}})
+    result.config.update(world_size=world, backend=dist.get_backend() if world > 1 else None, per_rank_batch=bs // world,
+                         sync_bn=sync_bn, sync_grads=sync_grads)
+    return model, result
 
 # %% ../nbs/18_distributed.ipynb #n18job
 def build_lab_model(n_in: int, n_out: int, hidden=(32, 32), model: str = 'bn', seed: int = 1) -> nn.Module:
@@ -307,12 +316,11 @@ def build_lab_model(n_in: int, n_out: int, hidden=(32, 32), model: str = 'bn', s
     set_seed(seed)
     return lab_models(n_in, tuple(hidden), n_out)[model]
 
-def data_parallel_job(rank: int, world: int, data: Data, hidden=(32, 32), model: str = 'bn', **train_kw) -> dict:
-    "One rank's work for `spawn_ranks`: build the lab's model from the seed, train it data-parallel; rank 0 also returns the state_dict."
+def data_parallel_job(rank: int, world: int, data: Data, hidden=(32, 32), model: str = 'bn', **train_kw) -> tuple:
+    "One rank's work for `spawn_ranks` or `torchrun_rank`: build the lab's model from the seed, train it data-parallel; `(Result, state_dict)`, the state_dict from rank 0 only (else None)."
     net = build_lab_model(data.n_features, data.n_classes, hidden, model, train_kw.get('seed', 1))
-    net, result = train_data_parallel(net, data, **train_kw)
-    if rank == 0: result['state_dict'] = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
-    return result
+    net, result = train_data_parallel(net, data, name=model, **train_kw)
+    return result, {k: v.detach().cpu().clone() for k, v in net.state_dict().items()} if rank == 0 else None
 
 # %% ../nbs/18_distributed.ipynb #n18ghost
 RUNNING_STATS = ('all', 'first')

@@ -86,9 +86,9 @@ def _train_group(variants: dict, data: Data, seeds: int, seed: int, epochs: int,
     out = {}
     for v in variants:
         hs = [hists[(v, k)] for k in range(seeds)]
-        out[v] = {'valid_acc': [h.valid_acc[-1] for h in hs], 'valid_loss': [h.valid_loss[-1] for h in hs],
+        out[v] = {'valid_acc': [h.test_acc[-1] for h in hs], 'valid_loss': [h.test_loss[-1] for h in hs],
                   'train_loss': [h.train_loss[-1] for h in hs], 'diverged': [bool(h.diverged) for h in hs],
-                  'curve_valid_acc': [list(h.valid_acc) for h in hs]}
+                  'curve_valid_acc': [list(h.test_acc) for h in hs]}
     return out
 
 def run_sweep(kind: str, data: Data, values=None, seeds: int = 3, epochs: int | None = None, seed: int = 1,

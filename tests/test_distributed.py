@@ -3,7 +3,7 @@ bn_course.distributed`) on real CPU processes over loopback (gloo).
 
 Every multi-process test runs under `spawn_ranks` (bounded time, every process stopped on return or failure; `bn-course
 ddp` starts its ranks with it) or `torchrun` in its own session (killed as a group on timeout)."""
-import json, os, signal, socket, subprocess, sys, time
+import json, math, os, signal, socket, subprocess, sys, time
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from bn_course.batchnorm import BatchNorm1d
 from bn_course.data import Data, load_digits_data
 from bn_course.distributed import (BatchRenorm1d, GhostBatchNorm, PortInUse, RankFailed, SyncBatchNorm,
                                    convert_sync_batchnorm, shard, spawn_ranks, train_data_parallel, build_lab_model)
-from bn_course.training import is_diverged
+from bn_course.runs import Result
 from bn_course.models import MLP, load_model
 from bn_course.runs import read_manifest
 from bn_course.training import train_models
@@ -115,7 +115,7 @@ def _digits(n=512):
 def _ddp_rank(rank, world, data, sync_bn):
     net = build_lab_model(data.n_features, data.n_classes, seed=3).double()
     net, res = train_data_parallel(net, data, epochs=2, bs=64, lr=0.1, seed=3, optimizer='sgd', sync_bn=sync_bn)
-    return net.state_dict(), res['history']
+    return net.state_dict(), res
 
 
 def test_ddp_two_processes_equals_one_process():
@@ -131,7 +131,8 @@ def test_ddp_two_processes_equals_one_process():
     ref = build_lab_model(data.n_features, data.n_classes, seed=3).double()
     comp = train_models({'bn': ref}, data, epochs=2, bs=64, lr=0.1, seed=3, optimizer='sgd', device='cpu', progress=False)
     for k, v in ref.state_dict().items(): assert_close(sd[k], v, rtol=1e-9, atol=1e-10, msg=k)
-    assert abs(hist['valid_acc'][-1] - comp.histories['bn'].valid_acc[-1]) < 1e-9
+    assert abs(hist.histories['model'].test_acc[-1] - comp.histories['bn'].test_acc[-1]) < 1e-9
+    assert hist.histories['model'].train_loss == pytest.approx(comp.histories['bn'].train_loss, rel=1e-9)
     (sd_local, _), _ = spawn_ranks(_ddp_rank, 2, (data, False), timeout=60)
     ghost = build_lab_model(data.n_features, data.n_classes, seed=3).double()
     for i, m in enumerate(ghost):
@@ -212,9 +213,9 @@ def test_torchrun_two_processes_writes_one_run(tmp_path):
     assert text.count(f'wrote {out}') == 1 and text.count('epoch 1:') == 1, text   # rank 0 alone prints and writes
     m = read_manifest(out)
     assert m['world_size'] == 2 and set(m['files']) == {'metrics.json', 'model.pt'}
-    res = json.loads((out / 'metrics.json').read_text())
-    assert res['world_size'] == 2 and res['config']['per_rank_batch'] == 16 and res['backend'] == 'gloo'
-    assert res['history']['valid_acc'][-1] > 0.5 and res['diverged'] is False
+    res = Result.load(out / 'metrics.json')
+    assert (res.kind, res.config['world_size'], res.config['per_rank_batch'], res.config['backend']) == ('ddp', 2, 16, 'gloo')
+    assert res.histories['bn'].test_acc[-1] > 0.5 and res.histories['bn'].diverged is False
     model = load_model(out / 'model.pt')
     assert isinstance(model, MLP) and model.config['norm'] == 'batch'
 
@@ -299,9 +300,12 @@ def test_ddp_command_writes_one_run(tmp_path, cli):
     assert 'with 2 process(es), sync BN, global batch 32 = 2 × 16' in r.stdout and r.stdout.count('epoch ') == 2
     m = read_manifest(out)
     assert m['world_size'] == 2 and m['bn'] == 'sync' and set(m['files']) == {'metrics.json', 'model.pt'}
-    res = json.loads((out / 'metrics.json').read_text())
-    assert res['world_size'] == 2 and res['config']['per_rank_batch'] == 16 and res['config']['n_train'] == 1000
-    assert res['run_id'] == m['run_id'] and res['diverged'] is False and res['history']['valid_acc'][-1] > 0.5
+    assert json.loads((out / 'metrics.json').read_text())['schema'] == 2
+    res = Result.load(out / 'metrics.json')
+    assert (res.kind, res.axis, res.points, list(res.histories)) == ('ddp', 'epoch', [1, 2], ['bn'])
+    assert res.config['world_size'] == 2 and res.config['per_rank_batch'] == 16 and res.config['n_train'] == 1000
+    h = res.histories['bn']
+    assert res.run_id == m['run_id'] and h.diverged is False and h.test_acc[-1] > 0.5 and len(h.train_loss) == 2
     model = load_model(out / 'model.pt')
     assert isinstance(model, MLP) and model.config['sizes'] == [64, 16, 10]
 
@@ -314,16 +318,16 @@ def test_ddp_divergence_is_reported_not_saved(tmp_path, cli):
     old = read_manifest(out)['run_id']
     r = cli('ddp', '--dataset', 'digits', '--hidden', '8', '--lr', '1e6', '--epochs', '3', '--out', out)
     assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
-    assert 'training diverged in epoch 1' in r.stderr and 'lower --lr' in r.stderr and r.stdout.count('epoch ') == 1
+    assert 'training diverged in epoch 1' in r.stderr and 'lower --lr' in r.stderr and r.stdout.count('epoch 1: diverged') == 1
     assert read_manifest(out)['run_id'] == old
 
 
-def test_train_data_parallel_stops_when_diverged():
-    "One process, no group: the divergence rule stops the run at the epoch it fires and says so."
+def test_train_data_parallel_marks_divergence():
+    "One process, no group: the driver's divergence rule marks the model at the epoch it fires; NaN from then on."
     data = _digits()
     _, res = train_data_parallel(build_lab_model(data.n_features, data.n_classes, seed=3).double(), data, epochs=3, lr=1e6)
-    h = res['history']
-    assert (res['diverged'], res['diverged_at'], len(h['train_loss'])) == (True, 1, 1)
-    assert is_diverged(h['train_loss'][0], h['train_acc'][0], 10) or is_diverged(h['valid_loss'][0], h['valid_acc'][0], 10)
+    h = res.histories['model']
+    assert h.diverged and 0 < h.diverged_at <= res.config['steps_per_epoch'] and res.points == [1, 2, 3]
+    assert all(math.isnan(v) for v in h.test_acc) and res.values('test_acc')[0] == pytest.approx(0.1)   # scored at chance
     _, ok = train_data_parallel(build_lab_model(data.n_features, data.n_classes, seed=3).double(), data, epochs=2, lr=0.01)
-    assert (ok['diverged'], ok['diverged_at'], len(ok['history']['train_loss'])) == (False, None, 2)
+    assert not ok.histories['model'].diverged and ok.histories['model'].test_acc[-1] > 0.5 and ok.kind == 'ddp'
