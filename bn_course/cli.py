@@ -80,7 +80,8 @@ def make_parser() -> argparse.ArgumentParser:
                         help="dataset cache; MNIST files go in DIR/MNIST/raw/, Fashion-MNIST files in DIR/FashionMNIST/raw/ "
                              "(default: $BN_COURSE_DATA or ~/.cache/bn_course)")
     shared.add_argument('--seed', type=_seed, default=1, help="(first) random seed for weights and shuffling (default: 1)")
-    shared.add_argument('--device', choices=CHOICES['device'], default='auto', help="auto = CUDA when available (default: auto)")
+    shared.add_argument('--device', choices=CHOICES['device'], default='auto',
+                        help="auto = CUDA when available (default: auto)")
     shared.add_argument('--quiet', action='store_true', help="no progress bar, no summary")
     p = argparse.ArgumentParser(prog='bn-course', description="bn_course: why deep nets are hard to train, and what BatchNorm does.")
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
@@ -102,8 +103,9 @@ def make_parser() -> argparse.ArgumentParser:
                         "later runs); needs a C++ compiler, else trains without it (same math)")
     w = sub.add_parser('sweep', parents=[shared], help="sweep a setting (learning rate, batch size or BN placement) over seeds; write JSON and PNG",
                        description="Train BN and its alternatives over a grid of one setting for several seeds (see the sweeps notebook).")
-    w.add_argument('kind', choices=CHOICES['sweep'], help="lr: Adam learning rate, BN vs plain; batch_size: BN vs LayerNorm/GroupNorm/plain; "
-                                                        "placement: BN before vs after ReLU")
+    w.add_argument('kind', choices=CHOICES['sweep'],
+                   help="lr: Adam learning rate, BN vs plain; batch_size: BN vs LayerNorm/GroupNorm/plain; "
+                        "placement: BN before vs after ReLU")
     w.add_argument('--values', nargs='+', default=None, metavar='V',
                    help="the grid (default: the notebook's; lr and batch_size take numbers, placement takes before/after)")
     w.add_argument('--seeds', type=_n_seeds, default=3, metavar='K', help="seeds per setting (default: 3)")
@@ -115,21 +117,28 @@ def make_parser() -> argparse.ArgumentParser:
     f.add_argument('--eval-every', type=_positive_int, default=500, help="steps between evaluations (default: 500)")
     f.add_argument('--lr', type=_positive_float, default=0.01, help="SGD learning rate (default: 0.01)")
     f.add_argument('--out', **out('bn_fig1'))
-    d = sub.add_parser('ddp', parents=[shared], help="data-parallel training of the lab's MLP over N processes (synchronized or per-rank BN); write metrics.json and model.pt",
-                       description="Data-parallel training of the lab's MLP with DistributedDataParallel (gloo on CPU, NCCL on CUDA; see "
-                                   "the data-parallel notebook). bn-course ddp starts --nproc processes on this machine itself. Under "
-                                   "torchrun, each process it starts is one rank: torchrun --nproc_per_node N -m bn_course.distributed "
-                                   "[options] takes the same options. Every global batch is split over the ranks; the results of "
-                                   "rank 0 go to --out.")
+    d = sub.add_parser('ddp', parents=[shared],
+                       help="data-parallel training of the lab's MLP over N processes (synchronized or per-rank BN); "
+                            "write metrics.json and model.pt",
+                       description="Data-parallel training of the lab's MLP with DistributedDataParallel (gloo on "
+                                   "CPU, NCCL on CUDA; see the data-parallel notebook). bn-course ddp starts --nproc "
+                                   "processes on this machine itself. Under torchrun, each process it starts is one "
+                                   "rank: torchrun --nproc_per_node N -m bn_course.distributed [options] takes the "
+                                   "same options. Every global batch is split over the ranks; the results of rank 0 "
+                                   "go to --out.")
     d.add_argument('--nproc', type=_nproc, default=None, metavar='N',
-                   help="processes (ranks) to start on this machine (default: 2); not under torchrun, which starts them itself")
+                   help="processes (ranks) to start on this machine (default: 2); not under torchrun, which starts "
+                        "them itself")
     d.add_argument('--model', choices=('bn', 'plain'), default='bn', help="the lab's BN or plain MLP (default: bn)")
-    d.add_argument('--hidden', type=_positive_int, nargs='+', default=[32, 32], metavar='H', help="hidden layer sizes (default: 32 32)")
+    d.add_argument('--hidden', type=_positive_int, nargs='+', default=[32, 32], metavar='H',
+                   help="hidden layer sizes (default: 32 32)")
     d.add_argument('--bn', choices=('sync', 'local'), default='sync',
-                   help="sync: statistics over the global batch (SyncBatchNorm); local: per-rank statistics (default: sync)")
+                   help="sync: statistics over the global batch (SyncBatchNorm); local: per-rank statistics "
+                        "(default: sync)")
     d.add_argument('--epochs', type=_positive_int, default=1, help="epochs (default: 1)")
     d.add_argument('--batch-size', type=_batch_size, default=64,
-                   help="GLOBAL batch size, split over the processes: a multiple of their number, at least 2 each (default: 64)")
+                   help="GLOBAL batch size, split over the processes: a multiple of their number, at least 2 each "
+                        "(default: 64)")
     d.add_argument('--n-train', type=_positive_int, default=None, metavar='N',
                    help="train on the first N training images, at least one global batch (default: all)")
     d.add_argument('--lr', type=_positive_float, default=0.01, help="learning rate (default: 0.01)")
@@ -147,7 +156,8 @@ class CLIError(Exception):
 _NO_DATA_DIR = ('mnist5k', 'digits')   # shipped inside packages: no folder is read
 
 def _preflight(args, ranks: int = 1):
-    "Fail before any work is done: `--out` must be able to take a run and `--device` must exist (a GPU for each of `ranks` processes); warn about an unused --data-dir. Returns the device."
+    "Before any work: `--out` must take a run, `--device` exist (a GPU per process); warns of an unused --data-dir."
+
     import torch
     from bn_course.runs import check_out_dir
     from bn_course.training import resolve_device
@@ -283,12 +293,13 @@ def fig1(args) -> dict:
         for n in ('plain', 'bn'):
             h = result.histories[n]
             print(f"{result.label}: {n:<5} test accuracy after {result.points[-1]} steps {h.test_acc[-1]:.2%}"
-                  f"{' (diverged)' if h.diverged else ''}; range of the sigmoid input's median {h.attrs['median_spread']:.3f}")
+                  f"{' (diverged)' if h.diverged else ''}; "
+                  f"range of the sigmoid input's median {h.attrs['median_spread']:.3f}")
         print(f"wrote {', '.join(str(p) for p in paths.values())}")
     return paths
 
 def _torchrun_env():
-    "`(rank, world size, local world size)` when a launcher such as torchrun started this process as one rank, else None."
+    "`(rank, world size, local world size)` when a launcher such as torchrun started this process, else None."
     if 'RANK' not in os.environ or 'WORLD_SIZE' not in os.environ: return None
     world = int(os.environ['WORLD_SIZE'])
     return int(os.environ['RANK']), world, int(os.environ.get('LOCAL_WORLD_SIZE', world))
@@ -309,11 +320,13 @@ def _check_ddp(args, sp):
         sp.error("argument --nproc: under torchrun the processes are torchrun's (--nproc_per_node); drop --nproc")
     world = _ddp_world(args)[1]
     if args.batch_size % world or args.batch_size < 2 * world:
-        sp.error(f"argument --batch-size: the global batch {args.batch_size} must be a multiple of the {world} processes with at "
-                 f"least 2 samples each (BatchNorm needs them), e.g. {2 * world * max(1, args.batch_size // (2 * world))}")
+        sp.error(f"argument --batch-size: the global batch {args.batch_size} must be a multiple of the {world} "
+                 f"processes with at least 2 samples each (BatchNorm needs them), "
+                 f"e.g. {2 * world * max(1, args.batch_size // (2 * world))}")
     n = _mlp_params((64 if args.dataset == 'digits' else 784, *args.hidden, 10))
     if n > MAX_PARAMS:
-        sp.error(f"argument --hidden: {' '.join(map(str, args.hidden))} makes an MLP of {n:,} parameters; at most {MAX_PARAMS:,}")
+        sp.error(f"argument --hidden: {' '.join(map(str, args.hidden))} makes an MLP of {n:,} parameters; "
+                 f"at most {MAX_PARAMS:,}")
     if args.n_train is not None and args.n_train < args.batch_size:
         sp.error(f"argument --n-train: {args.n_train} images make no global batch of {args.batch_size}; "
                  f"give at least {args.batch_size} (or a smaller --batch-size)")
@@ -328,7 +341,7 @@ def _first_images(data, n: int | None):
     return replace(data, x_train=data.x_train[:n], y_train=data.y_train[:n])
 
 def ddp(args) -> dict:
-    "Run `bn-course ddp` with parsed `args`: start `--nproc` ranks on this machine, or be one rank of torchrun's; rank 0 writes the run and returns the paths written (other ranks: {})."
+    "Run `bn-course ddp`: start `--nproc` ranks here, or be one of torchrun's; rank 0 writes the run and its paths."
     import functools
     from bn_course.data import load_data
     from bn_course.distributed import build_lab_model, data_parallel_job, spawn_ranks, torchrun_rank
@@ -341,21 +354,23 @@ def ddp(args) -> dict:
     with folder as run, _loud_warnings():
         data = _first_images(load_data(args.dataset, args.data_dir), args.n_train)
         if not args.quiet and rank == 0:
-            print(f"training the lab's {args.model} MLP on {data.label}, {len(data.x_train)} training images, with {world} "
-                  f"process(es), {args.bn} BN, global batch {args.batch_size} = {world} × {args.batch_size // world}, {dev.type}")
+            print(f"training the lab's {args.model} MLP on {data.label}, {len(data.x_train)} training images, with "
+                  f"{world} process(es), {args.bn} BN, global batch {args.batch_size} = {world} × "
+                  f"{args.batch_size // world}, {dev.type}")
         job = functools.partial(data_parallel_job, hidden=tuple(args.hidden), model=args.model, epochs=args.epochs,
                                 bs=args.batch_size, lr=args.lr, seed=args.seed, optimizer=args.optimizer,
                                 sync_bn=args.bn == 'sync', device=dev.type)
         if torchrun: result, state = torchrun_rank(job, (data,), timeout=args.timeout, backend=backend)
         else:  # CUDA cannot be forked: start fresh interpreters then
-            result, state = spawn_ranks(job, world, (data,), timeout=math.inf, collective_timeout=args.timeout, backend=backend,
-                                        start_method='spawn' if dev.type == 'cuda' else 'fork')[0]
+            result, state = spawn_ranks(job, world, (data,), timeout=math.inf, collective_timeout=args.timeout,
+                                        backend=backend, start_method='spawn' if dev.type == 'cuda' else 'fork')[0]
         if rank: return {}
         h = result.histories[args.model]
         if not args.quiet:
             for e, (loss, acc, secs) in enumerate(zip(h.train_loss, h.test_acc, result.seconds)):
                 if not math.isfinite(loss): print(f"epoch {e + 1}: diverged"); break
-                print(f"epoch {e + 1}: train loss {loss:.4g}, test accuracy {acc:.2%}, {secs:.2f} s of training (rank 0 of {world})")
+                print(f"epoch {e + 1}: train loss {loss:.4g}, test accuracy {acc:.2%}, "
+                      f"{secs:.2f} s of training (rank 0 of {world})")
         if h.diverged:   # the course's one rule (training.is_diverged), in the driver, on numbers all ranks share
             epoch = max(1, math.ceil(h.diverged_at / result.config['steps_per_epoch']))
             raise CLIError(f"training diverged in epoch {epoch} (found after {h.diverged_at} steps: the loss became "
@@ -405,7 +420,7 @@ def _main(argv: list, err, rank: int = 0) -> int:
     return 0
 
 def main(argv=None) -> int:
-    "Entry point of the `bn-course` command: 0 done, 1 a runtime error (one line), 2 bad arguments, 130 interrupted. Each rank of a torchrun launch runs `bn-course ddp` through it; rank 0 alone prints usage, results and the checks' errors."
+    "`bn-course`: 0 done, 1 a runtime error (one line), 2 bad arguments, 130 interrupted (torchrun: rank 0 talks)."
     argv = sys.argv[1:] if argv is None else list(argv)
     rank = (_torchrun_env() or (0,))[0] if argv[:1] == ['ddp'] else 0
     if rank == 0: return _main(argv, sys.stderr)

@@ -175,11 +175,14 @@ def _signal_name(code: int) -> str:
 
 def spawn_ranks(fn, world_size: int, args: tuple = (), timeout: float = 60., port: int | None = None,
                 backend: str = 'gloo', start_method: str = 'fork', collective_timeout: float | None = None) -> list:
-    "Run `fn(rank, world_size, *args)` in `world_size` local processes joined in a process group over loopback; return the ranks' results in rank order. A rank's error or death raises `RankFailed` naming the rank that failed first, `timeout` seconds (`math.inf`: no limit) raise `TimeoutError`, and every process is gone when it returns."
+    """Run `fn(rank, world_size, *args)` in `world_size` local processes joined in a process group over loopback; return
+    the ranks' results in rank order. A rank's error or death raises `RankFailed` naming the rank that failed first,
+    `timeout` seconds (`math.inf`: no limit) raise `TimeoutError`, and every process is gone when it returns."""
     if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
         raise ValueError(f"world_size must be a whole number of processes, at least 1; got {world_size!r}")
-    collective_timeout = timeout if collective_timeout is None else collective_timeout   # a collective's wait for its peers
-    if not math.isfinite(collective_timeout): raise ValueError("collective_timeout must be finite: give it when timeout is inf")
+    collective_timeout = timeout if collective_timeout is None else collective_timeout   # how long a collective waits
+    if not math.isfinite(collective_timeout):
+        raise ValueError("collective_timeout must be finite: give it when timeout is inf")
     port = free_port() if port is None else check_port(port)
     ctx = mp.get_context(start_method)
     results = ctx.Queue()
@@ -207,9 +210,8 @@ def spawn_ranks(fn, world_size: int, args: tuple = (), timeout: float = 60., por
                                      + (f"; ranks {sorted(errors)} then failed too" if errors else ''))
                 r = min(errors, key=lambda k: errors[k][0])   # the first to raise, not the lowest rank
                 later = sorted(set(errors) - {r})
-                raise RankFailed(f"rank {r} of {world_size} raised an error"
-                                 + (f" (then rank{'s' * (len(later) > 1)} {', '.join(map(str, later))} failed too)" if later else '')
-                                 + f":\n{errors[r][1]}")
+                then = f" (then rank{'s' * (len(later) > 1)} {', '.join(map(str, later))} failed too)" if later else ''
+                raise RankFailed(f"rank {r} of {world_size} raised an error{then}:\n{errors[r][1]}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{world_size} ranks did not finish within {timeout:g} s (port {port}); "
                                    f"ranks {sorted(set(range(world_size)) - set(got))} were still running and were stopped")
@@ -223,7 +225,9 @@ def spawn_ranks(fn, world_size: int, args: tuple = (), timeout: float = 60., por
         results.close(); results.join_thread()
 
 def torchrun_rank(fn, args: tuple = (), timeout: float = 300., backend: str = 'gloo'):
-    "Run `fn(rank, world_size, *args)` as this process's rank of the group a launcher such as `torchrun` describes in the environment (`RANK`, `WORLD_SIZE`, `MASTER_ADDR`, `MASTER_PORT`); `timeout`: seconds a collective waits for the others. Without a launcher: rank 0 of 1, no group."
+    """Run `fn(rank, world_size, *args)` as this process's rank of the group that a launcher such as `torchrun`
+    describes in the environment (`RANK`, `WORLD_SIZE`, `MASTER_ADDR`, `MASTER_PORT`); `timeout`: seconds a collective
+    waits for the others. Without a launcher: rank 0 of 1, no group."""
     world, rank = int(os.environ.get('WORLD_SIZE', 1)), int(os.environ.get('RANK', 0))
     if world == 1: return fn(0, 1, *args)
     dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout))
@@ -255,16 +259,19 @@ def evaluate_sharded(model: nn.Module, x: Tensor, y: Tensor, bs: int = 10_000) -
     return loss / n, correct / n
 
 class DataParallelStep(Step):
-    "The driver's data-parallel step: every rank puts its shard of each global batch through its DDP copy of each model. Losses and scores are all-reduced, so every rank sees the same numbers and `fit`'s divergence rule stops a model on all ranks at once."
+    """The driver's data-parallel step: every rank puts its shard of each global batch through its DDP copy of each
+    model. Losses and scores are all-reduced, so every rank sees the same numbers and `fit`'s divergence rule stops a
+    model on all ranks at once."""
     name = 'data-parallel'
 
     def __init__(self, sync_grads: bool = True):
-        self.sync_grads = sync_grads   # False is for timing only: it skips the gradient all-reduce, so the ranks drift apart
+        self.sync_grads = sync_grads   # False, for timing only, skips the gradient all-reduce: the ranks drift apart
 
     def check(self, models, bs, lrs, optimizer):
         world = world_info()[1]
-        if bs % world: raise ValueError(f"the global batch size {bs} must be a multiple of the number of processes {world}, "
-                                        "so that every rank's loss has the same weight in the averaged gradient")
+        if bs % world:
+            raise ValueError(f"the global batch size {bs} must be a multiple of the number of processes {world}, "
+                             "so that every rank's loss has the same weight in the averaged gradient")
 
     def setup(self, models, data, lrs, optimizer, device):
         super().setup(models, data, lrs, optimizer, device)
@@ -275,12 +282,13 @@ class DataParallelStep(Step):
         for d in self.ddps: d.train()
 
     def train(self, x, y, idx, need_loss=True):
-        losses = torch.full((len(self.ddps),), float('nan'), dtype=torch.float64, device=x.device) if need_loss else None
+        K = len(self.ddps)
+        losses = torch.full((K,), float('nan'), dtype=torch.float64, device=x.device) if need_loss else None
         for k, (ddp, opt) in enumerate(zip(self.ddps, self.opts)):
             if not self.active[k]: continue
-            rows = shard(idx if idx.ndim == 1 else idx[k], self.rank, self.world)   # this rank's share of the global batch
+            rows = shard(idx if idx.ndim == 1 else idx[k], self.rank, self.world)   # this rank's share of the batch
             with ddp.no_sync() if self.world > 1 and not self.sync_grads else contextlib.nullcontext():
-                loss = F.cross_entropy(ddp(x[rows]), y[rows])   # this rank's mean; DDP averages the gradients over ranks
+                loss = F.cross_entropy(ddp(x[rows]), y[rows])   # this rank's mean; DDP averages the gradients
                 opt.zero_grad()
                 loss.backward()
             opt.step()
@@ -293,21 +301,24 @@ class DataParallelStep(Step):
         for m, on in zip(self.models.values(), self.active):
             broadcast_buffers(m)                       # rank 0's running statistics are the saved model's
             res.append(evaluate_sharded(m, x, y) if on else (float('nan'), float('nan')))
-        return torch.tensor([r[0] for r in res], dtype=torch.float64), torch.tensor([r[1] for r in res], dtype=torch.float64)
+        return tuple(torch.tensor([r[j] for r in res], dtype=torch.float64) for j in (0, 1))
 
 def train_data_parallel(model: nn.Module, data: Data, epochs: int = 1, bs: int = 64, lr: float = 0.01, seed: int = 1,
-                        optimizer: str = 'adam', sync_bn: bool = True, sync_grads: bool = True, score_train: bool = True,
-                        device: str = 'cpu', name: str = 'model', progress: bool = False) -> tuple[nn.Module, Result]:
-    "Train `model` (built identically on every rank) with DistributedDataParallel, `fit` and `DataParallelStep`: each global batch of `bs`, drawn as in single-process training from `seed`, is split over the ranks. Returns the trained model (its BN layers synchronized if `sync_bn`) and the `Result` (kind 'ddp'), the same on every rank; a diverged model is marked by `fit`'s one rule."
+                        optimizer: str = 'adam', sync_bn: bool = True, sync_grads: bool = True,
+                        score_train: bool = True, device: str = 'cpu', name: str = 'model',
+                        progress: bool = False) -> tuple[nn.Module, Result]:
+    """Train `model` (built identically on every rank) with DistributedDataParallel: `fit` with `DataParallelStep`. Each
+    global batch of `bs`, drawn as in single-process training from `seed`, is split over the ranks. Returns the trained
+    model (its BN layers synchronized if `sync_bn`) and the `Result` (kind 'ddp'), the same on every rank."""
     rank, world = world_info()
     dev = resolve_device(device)
     if dev.type == 'cuda': torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', rank)) % torch.cuda.device_count())
     if sync_bn: model = convert_sync_batchnorm(model)
-    result = fit({name: model}, data, DataParallelStep(sync_grads), epochs=epochs, bs=bs, lr=lr, seed=seed, optimizer=optimizer,
-                 score_train=score_train, device=dev.type, progress=progress and rank == 0, kind='ddp',
-                 attrs={name: {'arm': name}})
-    result.config.update(world_size=world, backend=dist.get_backend() if world > 1 else None, per_rank_batch=bs // world,
-                         sync_bn=sync_bn, sync_grads=sync_grads)
+    result = fit({name: model}, data, DataParallelStep(sync_grads), epochs=epochs, bs=bs, lr=lr, seed=seed,
+                 optimizer=optimizer, score_train=score_train, device=dev.type, progress=progress and rank == 0,
+                 kind='ddp', attrs={name: {'arm': name}})
+    result.config.update(world_size=world, backend=dist.get_backend() if world > 1 else None,
+                         per_rank_batch=bs // world, sync_bn=sync_bn, sync_grads=sync_grads)
     return model, result
 
 # %% ../nbs/18_distributed.ipynb #n18job
@@ -317,7 +328,7 @@ def build_lab_model(n_in: int, n_out: int, hidden=(32, 32), model: str = 'bn', s
     return lab_models(n_in, tuple(hidden), n_out)[model]
 
 def data_parallel_job(rank: int, world: int, data: Data, hidden=(32, 32), model: str = 'bn', **train_kw) -> tuple:
-    "One rank's work for `spawn_ranks` or `torchrun_rank`: build the lab's model from the seed, train it data-parallel; `(Result, state_dict)`, the state_dict from rank 0 only (else None)."
+    "One rank's work: the lab's model from the seed, trained data-parallel; `(Result, state_dict)` (rank 0: else None)."
     net = build_lab_model(data.n_features, data.n_classes, hidden, model, train_kw.get('seed', 1))
     net, result = train_data_parallel(net, data, name=model, **train_kw)
     return result, {k: v.detach().cpu().clone() for k, v in net.state_dict().items()} if rank == 0 else None
@@ -404,6 +415,7 @@ class BatchRenorm1d(BatchNorm1d):
         return y + _per_channel(self.bias, x) if self.bias is not None else y
 
 # %% ../nbs/18_distributed.ipynb #n18main
-if __name__ == '__main__' and 'IPython' not in sys.modules:   # torchrun -m bn_course.distributed: each rank runs `bn-course ddp`
+# torchrun -m bn_course.distributed: each rank runs `bn-course ddp` (the program's entry, not part of the library)
+if __name__ == '__main__' and 'IPython' not in sys.modules:
     from bn_course.cli import main
     sys.exit(main(['ddp', *sys.argv[1:]]))

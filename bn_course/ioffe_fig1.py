@@ -57,7 +57,8 @@ def median_spread(pcts: list) -> float:
     return max(med) - min(med) if med else float('nan')
 
 def percentile_probe(probe: torch.Tensor, unit: int = 0):
-    "A `fit` callback: at each evaluation point, every model's sigmoid-input percentiles on `probe` (`unit_percentiles`) go into its history as `percentiles`; a model whose probe is not finite is marked diverged there."
+    """A `fit` callback: at each evaluation point, every model's sigmoid-input percentiles on `probe`
+    (`unit_percentiles`) go into its history as `percentiles`; a model whose probe is not finite is marked diverged."""
     nan = [float('nan')] * len(PERCENTILES)
     def probe_cb(state):
         for n, m in state.models.items():
@@ -73,7 +74,9 @@ def percentile_probe(probe: torch.Tensor, unit: int = 0):
 def run_fig1(data: Data | str = 'mnist', steps: int = 50_000, eval_every: int = 500, lr: float = 0.01,
              init_std: float = 0.1, bs: int = 60, seed: int = 1, device: str = 'auto', progress: bool = False,
              unit: int = 0, probe_size: int = 1000, check_every: int = 20) -> Result:
-    "Ioffe & Szegedy's Fig. 1 on the driver (`fit` with `ReadableStep`, a budget of `steps` SGD steps, scored every `eval_every` and before training): BN and plain sigmoid MLPs on the same batches; a `Result` (kind 'fig1') with test accuracy and sigmoid-input percentiles at each point."
+    """Ioffe & Szegedy's Fig. 1: BN and plain sigmoid MLPs, SGD on the same batches (`fit` with `ReadableStep`, a budget
+    of `steps` steps, scored before training and every `eval_every`). A `Result` (kind 'fig1'): test accuracy and
+    sigmoid-input percentiles at each point."""
     if isinstance(data, str): data = load_data(data)
     dev = resolve_device(device)
     models = fig1_models(data.n_features, init_std, seed)
@@ -83,9 +86,10 @@ def run_fig1(data: Data | str = 'mnist', steps: int = 50_000, eval_every: int = 
     # (many times slower on a busy machine), so run on one thread and give the caller's setting back afterwards
     if dev.type == 'cpu': torch.set_num_threads(1)
     try:
-        result = fit(models, data, ReadableStep(), max_steps=steps, eval_every=eval_every, eval_first=True, score_train=False,
-                     bs=bs, lr=lr, optimizer='sgd', seed=seed, check_every=check_every, device=device, progress=progress,
-                     callbacks=[percentile_probe(probe, unit)], attrs={n: {'arm': n} for n in models}, kind='fig1')
+        result = fit(models, data, ReadableStep(), max_steps=steps, eval_every=eval_every, eval_first=True,
+                     score_train=False, bs=bs, lr=lr, optimizer='sgd', seed=seed, check_every=check_every,
+                     device=device, progress=progress, callbacks=[percentile_probe(probe, unit)],
+                     attrs={n: {'arm': n} for n in models}, kind='fig1')
     finally: torch.set_num_threads(threads)
     total = time.perf_counter() - t0
     for h in result.histories.values(): h.attrs['median_spread'] = median_spread(h.percentiles)
@@ -99,7 +103,8 @@ def run_fig1(data: Data | str = 'mnist', steps: int = 50_000, eval_every: int = 
 def plot_fig1(result: Result, figsize=(12, 4.5)) -> plt.Figure:
     "Ioffe & Szegedy's Fig. 1 from a `run_fig1` result: (a) test accuracy (%), (b, c) sigmoid-input percentiles without and with BN."
     steps, hs, c = result.points, result.histories, result.config
-    label, ds = result.label or dataset_label(result.dataset, result.fallback), NAMES.get(result.dataset, result.dataset)   # full label in the suptitle, short name per panel
+    label = result.label or dataset_label(result.dataset, result.fallback)   # the full label in the suptitle
+    ds = NAMES.get(result.dataset, result.dataset)                            # the short name in each panel
     fig = plt.figure(figsize=figsize)
     ax_a = fig.add_subplot(1, 3, 1)
     ax_b = fig.add_subplot(1, 3, 2); ax_c = fig.add_subplot(1, 3, 3, sharey=ax_b)
@@ -123,14 +128,16 @@ def plot_fig1(result: Result, figsize=(12, 4.5)) -> plt.Figure:
 
 # %% ../nbs/21_ioffe_fig1.ipynb #seeds1ex
 def run_fig1_seeds(data: Data | str = 'mnist', seeds=range(5), **kwargs) -> list:
-    "`run_fig1` once per seed, a list of `Result`s (the seed sets both the initial weights and the batch order; within a seed BN and plain share both)."
+    "`run_fig1` for each seed (its initial weights and batch order; BN and plain share both): a list of `Result`s."
     if isinstance(data, str): data = load_data(data)
     return [run_fig1(data, seed=s, **kwargs) for s in seeds]
 
 def seed_array(results: list, name: str, key: str = 'test_acc') -> np.ndarray:
-    "Seeds × eval points array of `key` ('test_acc' as a fraction, a diverged run at chance as `Result.curves` scores it; or 'median' of the sigmoid input, NaN once diverged) for model `name`."
+    """Seeds × eval points array of `key` for model `name`: 'test_acc' as a fraction (a diverged run at chance, as
+    `Result.curves` scores it), or 'median', the sigmoid input's 50th percentile (NaN once diverged)."""
     if key == 'median':
-        return np.array([[np.nan if p[1] is None else p[1] for p in r.histories[name].percentiles] for r in results], dtype=float)
+        return np.array([[np.nan if p[1] is None else p[1] for p in r.histories[name].percentiles] for r in results],
+                        dtype=float)
     return np.concatenate([r.curves(key, arm=name) for r in results])
 
 def plot_fig1_seeds(results: list, figsize=(11, 4)) -> plt.Figure:

@@ -1,7 +1,7 @@
 """End-to-end tests of the `bn-course` command.
 
-Most call `bn_course.cli.main([...])` in this process (the `cli` fixture): the same code a user runs, without a second or
-more of interpreter start-up per test. Those that need a real process run the installed entry point (`run_cli`): the
+Most call `bn_course.cli.main([...])` in this process (the `cli` fixture): the same code a user runs, without a second
+or more of interpreter start-up per test. Those that need a real process run the installed entry point (`run_cli`): the
 console script itself, exit codes seen by a shell, signals, closed pipes, concurrent runs and warnings as printed."""
 import json, math, os, shutil, signal, subprocess, sys, time
 from pathlib import Path
@@ -59,7 +59,7 @@ def no_system_fashion(tmp_path):
 
 
 def test_help_needs_no_torch():
-    "`bn-course --help` and each subcommand's --help answer at once: no torch, torchvision, matplotlib or scipy imported."
+    "`bn-course --help` and each subcommand's --help answer at once: no torch, torchvision, matplotlib or scipy."
     code = ("import sys\nfrom bn_course.cli import main\nfor a in ([], ['compare'], ['sweep'], ['fig1'], ['ddp']):\n"
             "    try: main([*a, '--help'])\n    except SystemExit as e: assert e.code == 0\n"
             "print('heavy:', sorted(m for m in ('torch', 'torchvision', 'matplotlib', 'scipy') if m in sys.modules))")
@@ -70,7 +70,7 @@ def test_help_needs_no_torch():
 
 
 def test_entry_point_help_and_usage_error(tmp_path):
-    "The installed console script: --help lists the four subcommands (exit 0); a bad argument is a usage error (exit 2)."
+    "The installed console script: --help lists the four subcommands (exit 0); a bad argument is a usage error (2)."
     r = run_cli('--help')
     assert r.returncode == 0 and all(c in r.stdout for c in ('compare', 'sweep', 'fig1', 'ddp')), r.stderr
     bad = run_cli('compare', '--lr', 'inf', '--out', tmp_path/'out')
@@ -82,9 +82,11 @@ def test_choices_match_their_modules():
     import torch
     from bn_course import cli, data, lab, sweeps
     from bn_course.training import make_optimizer, resolve_device
-    assert cli.CHOICES['dataset'] == data.DATASETS and cli.CHOICES['sweep'] == sweeps.KINDS and cli.CHOICES['arch'] == lab.ARCHS
-    for kind in cli.CHOICES['optimizer']: make_optimizer([torch.zeros(1, requires_grad=True)], 0.1, kind)
-    with pytest.raises(ValueError, match='unknown optimizer'): make_optimizer([torch.zeros(1, requires_grad=True)], 0.1, 'rmsprop')
+    assert cli.CHOICES['dataset'] == data.DATASETS and cli.CHOICES['sweep'] == sweeps.KINDS
+    assert cli.CHOICES['arch'] == lab.ARCHS
+    w = [torch.zeros(1, requires_grad=True)]
+    for kind in cli.CHOICES['optimizer']: make_optimizer(w, 0.1, kind)
+    with pytest.raises(ValueError, match='unknown optimizer'): make_optimizer(w, 0.1, 'rmsprop')
     assert resolve_device('auto').type in ('cpu', 'cuda') and resolve_device('cpu').type == 'cpu'
     assert cli.CHOICES['device'] == ('auto', 'cpu', 'cuda')
 
@@ -276,8 +278,8 @@ def test_compile(tmp_path, cli, recwarn):
     if why := _compile_unsupported(): pytest.skip(why)
     runs = {}
     for name, extra in (('eager', []), ('compiled', ['--compile']), ('seeds', ['--compile', '--seeds', '2'])):
-        r = cli('compare', '--dataset', 'mnist5k', '--epochs', '2', '--seed', '3', '--device', 'cpu', '--out', tmp_path/name,
-                '--quiet', *extra)
+        r = cli('compare', '--dataset', 'mnist5k', '--epochs', '2', '--seed', '3', '--device', 'cpu',
+                '--out', tmp_path/name, '--quiet', *extra)
         assert r.returncode == 0, r.stderr
         runs[name] = Result.load(tmp_path/name/'metrics.json')
         failed = [str(w.message) for w in recwarn if 'torch.compile failed' in str(w.message)]
@@ -344,8 +346,8 @@ def _start(out, *extra):
 
 @POSIX
 def test_interrupt_keeps_the_old_run(tmp_path, cli):
-    "Ctrl-C mid-run: exit 130, one line, the old run whole. The child starts with SIGINT at its default (`_start`), so this "
-    "holds when the test runner itself was started with SIGINT ignored."
+    """Ctrl-C mid-run: exit 130, one line, the old run whole. The child starts with SIGINT at its default (`_start`),
+    so this holds when the test runner itself was started with SIGINT ignored."""
     out = tmp_path/'run'
     old = _old_run(out, cli)
     p = _start(out)
@@ -391,8 +393,9 @@ def test_closed_stdout_is_not_a_failure(tmp_path):
 
 
 def test_unused_data_dir_is_warned_not_recorded(tmp_path, cli):
-    with pytest.warns(UserWarning, match=r'--data-dir .*nothing is not used: --dataset mnist5k ships inside its package'):
-        r = cli('compare', '--dataset', 'mnist5k', '--epochs', '1', '--data-dir', tmp_path/'nothing', '--out', tmp_path/'run', '--quiet')
+    with pytest.warns(UserWarning, match=r'--data-dir .*nothing is not used: --dataset mnist5k ships inside'):
+        r = cli('compare', '--dataset', 'mnist5k', '--epochs', '1', '--data-dir', tmp_path/'nothing',
+                '--out', tmp_path/'run', '--quiet')
     assert r.returncode == 0, r.stderr
     assert 'data_dir' not in json.loads((tmp_path/'run'/'metrics.json').read_text())['config']
 
@@ -432,7 +435,7 @@ def test_arch_cnn_run(tmp_path, cli):
         loss, acc = evaluate(model, data.x_test, data.y_test)
         assert acc == pytest.approx(m.histories[name].test_acc[-1], abs=1e-9)
         assert loss == pytest.approx(m.histories[name].test_loss[-1], rel=1e-5)
-    mlp = cli('compare', '--dataset', 'mnist5k', '--epochs', '1', '--out', tmp_path/'mlp', '--quiet')   # the default stays the MLP
+    mlp = cli('compare', '--dataset', 'mnist5k', '--epochs', '1', '--out', tmp_path/'mlp', '--quiet')   # still the MLP
     assert mlp.returncode == 0 and json.loads((tmp_path/'mlp'/'metrics.json').read_text())['config']['arch'] == 'mlp'
 
 
