@@ -1,4 +1,4 @@
-import os, shutil, signal, subprocess, sys
+import importlib.util, os, shutil, signal, subprocess, sys
 from pathlib import Path
 from types import SimpleNamespace
 import pytest
@@ -53,3 +53,18 @@ def cli(capsys):
         out, err = capsys.readouterr()
         return SimpleNamespace(returncode=rc, stdout=out, stderr=err)
     return run
+
+
+def load_script(name: str):
+    "Import scripts/NAME.py as a module (scripts/ is not a package)."
+    spec = importlib.util.spec_from_file_location(name, ROOT/'scripts'/f'{name}.py')
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope='session')
+def docs_proc(tmp_path_factory):
+    """nbdev's docs processing (what `nbdev_preview` / `nbdev_docs` hand to Quarto) of a copy of settings.ini and nbs/,
+    once per session, shared by the docs tests: the processed folder (`_proc`). Nothing in the repo is written."""
+    return load_script('render_docs').proc_nbs(tmp_path_factory.mktemp('docs_proc'))
