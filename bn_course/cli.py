@@ -97,7 +97,7 @@ def make_parser() -> argparse.ArgumentParser:
     c.add_argument('--out', **out('bn_compare'))
     c.add_argument('--seeds', type=_n_seeds, default=None, metavar='K',
                    help="train K seeds (--seed … --seed+K-1) of both models together; plot the seed mean with its 95%% CI band and "
-                        "report the paired BN − plain effect on final validation accuracy with its 95%% CI (K ≥ 2)")
+                        "report the paired BN − plain effect on final test accuracy with its 95%% CI (K ≥ 2)")
     c.add_argument('--compile', action='store_true',
                    help="torch.compile the training step: faster epochs after a one-time compile (cached on disk for "
                         "later runs); needs a C++ compiler, else trains without it (same math)")
