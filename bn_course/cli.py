@@ -255,6 +255,8 @@ def fig1(args) -> dict:
 
 def main(argv=None) -> int:
     "Entry point of the `bn-course` command: 0 done, 1 a runtime error (one line), 2 bad arguments, 130 interrupted."
+    from bn_course.runs import ensure_std_streams
+    ensure_std_streams()   # `bn-course … 2>&-`: a closed stream would stop the run and lend its number to a result file
     argv = sys.argv[1:] if argv is None else list(argv)
     p = make_parser()
     args, extra = p.parse_known_args(argv)  # bad arguments: usage + exit 2, before anything is written
