@@ -138,7 +138,7 @@ def _loud_warnings():
 
 def compare(args) -> dict:
     "Run `bn-course compare` with parsed `args`; returns the paths written."
-    from bn_course.data import default_data_dir, _short
+    from bn_course.data import default_data_dir, short_path
     from bn_course.lab import run_comparison, run_seeds
     from bn_course.models import save_model
     from bn_course.plots import plot_comparison, plot_seed_bands, save_result
@@ -157,7 +157,7 @@ def compare(args) -> dict:
             comp, models = run_comparison(args.dataset, args.data_dir, fast=args.arch == 'mlp', arch=args.arch, **kw)
             result = comp.to_dict()
         if args.dataset not in _NO_DATA_DIR:
-            result['config']['data_dir'] = _short(Path(args.data_dir or default_data_dir()).expanduser().resolve())
+            result['config']['data_dir'] = short_path(Path(args.data_dir or default_data_dir()).expanduser().resolve())
         result['run_id'] = run.run_id
         names = {'metrics': 'metrics.json', 'curves': 'curves.png'}
         for name, m in models.items():

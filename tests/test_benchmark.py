@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from conftest import ROOT, run_script
-from bn_course.data import load_data, synthetic_mnist, write_mnist
+from bn_course.data import load_data
+from fixtures import synthetic_mnist, write_mnist
 from bn_course.training import train_models, set_seed
 from bn_course.models import lab_models
 
