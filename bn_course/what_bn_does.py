@@ -5,7 +5,6 @@
 # %% ../nbs/17_what_bn_does.ipynb #n17imp1
 from __future__ import annotations
 import copy
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn

@@ -1,6 +1,6 @@
 """The speed benchmark runs end to end (on small synthetic data here; full-size real data is for measuring), and its
 seed-lab loop trains on exactly the batches bn_course's loops use, step for step."""
-import importlib.util, re, sys
+import importlib.util, re
 
 import torch
 import torch.nn.functional as F

@@ -1,7 +1,7 @@
 """The run folder at its edges (bn_course.runs): a user's files are never deleted, the lock comes first, killed runs
 leave nothing for long, the final swap is never split by a signal, never loses the finished training, and a run leaves
 nothing behind (no lock file, no empty parent folder). In-process where possible; the CLI only where it matters."""
-import errno, json, os, signal, subprocess, sys, textwrap, time
+import errno, os, signal, subprocess, sys, textwrap
 from pathlib import Path
 
 import pytest
