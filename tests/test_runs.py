@@ -75,7 +75,8 @@ def test_folders_that_cannot_be_replaced(tmp_path, monkeypatch):
 def test_a_symlink_to_a_run_replaces_the_run_it_points_to(tmp_path):
     real, link = tmp_path/'real', tmp_path/'link'
     _run(real, **{'metrics.json': '1'})
-    link.symlink_to(real, target_is_directory=True)
+    try: link.symlink_to(real, target_is_directory=True)
+    except OSError as e: pytest.skip(f"cannot make a symbolic link here: {e}")   # Windows without the privilege
     rid = _run(link, **{'metrics.json': '2'})
     assert link.is_symlink() and read_manifest(link)['run_id'] == rid and (real/'metrics.json').read_text() == '2'
     assert _names(tmp_path) == ['link', 'real']
@@ -98,6 +99,7 @@ def test_lock_comes_before_tidying_up(tmp_path):
     assert _names(tmp_path) == ['run']
 
 
+@posix_only   # Windows cannot remove a file another handle holds open, so this race cannot happen there
 def test_lock_file_removed_by_the_run_before_is_not_trusted(tmp_path, monkeypatch):
     "A file opened just before its holder removed it is locked by nobody else: the run locks the file now at the path."
     out = tmp_path/'run'
