@@ -245,7 +245,7 @@ def load_model(path,                 # a file written by `save_model`
               ) -> MLP | CNN:
     "Rebuild an `MLP` or `CNN` saved by `save_model`, with weights and running statistics; else a `CheckpointError`."
     import zipfile
-    path, dev = Path(path), _device(map_location)
+    path, dev = Path(path), _device('cpu' if map_location is None else map_location)
     def bad(why): return CheckpointError(f"not a bn_course checkpoint or corrupt: {path} ({why}) — re-save it with "
                                          "save_model (bn-course compare writes one per model)")
     with open(path, 'rb') as f: size = os.fstat(f.fileno()).st_size   # missing, a folder, unreadable: that error

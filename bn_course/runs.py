@@ -106,10 +106,10 @@ def check_out_dir(out,               # the output folder a run will write
                   flag: str = '--out'  # how the user gave it, for the message
                  ) -> Path:
     "Check before any work that `out` can take a run; return its absolute path, or raise `RunFolderError` with the fix."
-    out = Path(out).expanduser().absolute()
+    out = Path(os.path.abspath(Path(out).expanduser()))                 # absolute, with `..` resolved
     fix = f"choose another {flag}"
     if out.is_symlink() and not out.exists():
-        raise RunFolderError(f"{flag} {out} is a dangling symbolic link; remove it or {fix}")
+        raise RunFolderError(f"{flag} {out} is a dangling symbolic link (it leads nowhere); remove it or {fix}")
     if out.is_symlink(): out = out.resolve()                            # a link to a folder: the run replaces that
     out = Path(os.path.realpath(out.parent))/out.name                   # one lock per folder, whatever path leads there
     if not out.name: raise RunFolderError(f"{flag} {out} is the root of a file system; {fix} (a folder inside it)")
@@ -173,7 +173,7 @@ class RunFolder:
     def __init__(self, out,                   # the output folder
                  flag: str = '--out',         # how the user gave it, for messages
                  info: dict | None = None):   # what made the run, recorded in its run.json
-        self.out, self.flag, self.info = Path(out).expanduser().absolute(), flag, dict(info or {})
+        self.out, self.flag, self.info = Path(os.path.abspath(Path(out).expanduser())), flag, dict(info or {})
         self.run_id = time.strftime('%Y%m%d-%H%M%S') + '-' + uuid.uuid4().hex[:8]
         self.staging = self._lock_fd = None
         self._made = []
