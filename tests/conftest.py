@@ -1,4 +1,4 @@
-import os, shutil, subprocess, sys
+import importlib.util, os, shutil, subprocess, sys
 from pathlib import Path
 import pytest
 
@@ -30,3 +30,18 @@ def run_script(name: str, *args, timeout=300, **kw):
 def run_cli(*args, cwd=None, env=None, timeout=300):
     return subprocess.run([bn_course_cmd(), *map(str, args)], capture_output=True, text=True, cwd=cwd,
                           env={**os.environ, **(env or {})}, timeout=timeout)
+
+
+def load_script(name: str):
+    "Import scripts/NAME.py as a module (scripts/ is not a package)."
+    spec = importlib.util.spec_from_file_location(name, ROOT/'scripts'/f'{name}.py')
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope='session')
+def docs_proc(tmp_path_factory):
+    """nbdev's docs processing (what `nbdev_preview` / `nbdev_docs` hand to Quarto) of a copy of settings.ini and nbs/,
+    once per session, shared by the docs tests: the processed folder (`_proc`). Nothing in the repo is written."""
+    return load_script('render_docs').proc_nbs(tmp_path_factory.mktemp('docs_proc'))
