@@ -198,15 +198,24 @@ class GhostBatchNorm(BatchNorm1d):
             outs.append(F.batch_norm(part, rm, rv, self.weight, self.bias, True, momentum or 0.0, self.eps))
         return torch.cat(outs)
 
-def renorm_limits(step: int, warmup: int, ramp: int, r_max: float = 3., d_max: float = 5.) -> tuple[float, float]:
+def renorm_limits(step: int,           # training steps taken so far
+                  warmup: int,         # steps of plain BN (r_max = 1, d_max = 0) first
+                  ramp: int,           # steps over which the limits then grow linearly to their end values
+                  r_max: float = 3.,   # the end value of r_max (Ioffe 2017 relaxes it to 3)
+                  d_max: float = 5.    # the end value of d_max (Ioffe 2017: 5)
+                 ) -> tuple[float, float]:
     "Batch Renorm's clipping (r_max, d_max): (1, 0), plain BN, for `warmup` steps, then relaxed linearly over `ramp`."
     t = min(max((step - warmup) / max(ramp, 1), 0.), 1.)
     return 1. + (r_max - 1.) * t, d_max * t
 
 class BatchRenorm1d(BatchNorm1d):
     "Batch Renorm (Ioffe 2017): batch statistics corrected toward the running ones by r, d (clipped); eval is plain BN."
-    def __init__(self, num_features: int, r_max: float = 3., d_max: float = 5., warmup: int = 500, ramp: int = 1000,
-                 virtual_batches: int = 1, running_stats: str = 'first', **kwargs):
+    def __init__(self, num_features: int,
+                 r_max: float = 3., d_max: float = 5.,   # the clipping limits at the end of the schedule
+                 warmup: int = 500, ramp: int = 1000,    # the schedule (`renorm_limits`), in training steps
+                 virtual_batches: int = 1,               # batch statistics per ghost batch (per rank, simulated)
+                 running_stats: str = 'first',           # running stats from the 'first' ghost batch, or 'all' in turn
+                 **kwargs):                              # `BatchNorm1d`'s: eps, momentum, dtype, …
         super().__init__(num_features, **kwargs)
         if not self.track_running_stats:
             raise ValueError("Batch Renorm corrects toward running statistics: track_running_stats must be True")
@@ -252,7 +261,8 @@ class BatchRenorm1d(BatchNorm1d):
 PLAIN_BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm, nn.LazyBatchNorm1d, nn.LazyBatchNorm2d,
             nn.LazyBatchNorm3d)
 
-def is_plain_bn(m: nn.Module) -> bool:
+def is_plain_bn(m: nn.Module  # any module
+               ) -> bool:
     "torch's batch-norm layers and bn_course's BatchNorm1d/2d, not their subclasses (InstanceNorm2d, Ghost BN, …)."
     return isinstance(m, PLAIN_BN) or type(m) in (BatchNorm1d, BatchNorm2d)
 

@@ -8,7 +8,7 @@ import pytest
 
 from bn_course import runs
 from bn_course.runs import RunFolder, RunFolderError, RunLocked, check_out_dir, read_manifest
-from conftest import bn_course_cmd, run_cli
+from conftest import ROOT, bn_course_cmd, run_cli
 
 posix_only = pytest.mark.skipif(os.name == 'nt', reason='POSIX signals and file descriptors')
 
@@ -233,3 +233,13 @@ def test_cli_with_stderr_closed_still_writes_its_run(tmp_path):
     assert r.returncode == 0 and 'wrote' in r.stdout
     assert sorted(read_manifest(out)['files']) == ['bn.pt', 'curves.png', 'metrics.json', 'plain.pt']
     assert _names(tmp_path) == ['run']
+
+
+def test_default_output_folders_are_ignored_by_git(tmp_path):
+    "The README's commands (their default --out folders) leave `git status` clean in a checkout."
+    import shutil
+    if not (ROOT/'.git').exists() or not shutil.which('git'): pytest.skip('not a git checkout')
+    names = ['bn_compare', 'bn_ddp', 'bn_sweep_lr', 'bn_sweep_batch_size', 'bn_sweep_placement', 'bn_fig1']
+    r = subprocess.run(['git', 'check-ignore', '--no-index', *[f'{n}/metrics.json' for n in names]], cwd=ROOT,
+                       capture_output=True, text=True)
+    assert sorted(r.stdout.split()) == sorted(f'{n}/metrics.json' for n in names), r.stdout + r.stderr
