@@ -4,10 +4,10 @@ from-scratch copies (`bn_course.norm_layers.LayerNorm`, `GroupNorm`, `InstanceNo
 Every test is parametrized over the implementation under test: `torch` (must pass) and `bn_course` (the claim "a
 drop-in for torch.nn.LayerNorm / GroupNorm / InstanceNorm2d" is what is tested). Only the class under test is swapped;
 upstream's inputs and asserts are kept, no test is marked xfail. Helpers (`assert_equal` = TestCase.assertEqual,
-`_test_module_empty_input`) come from tests/test_batchnorm_upstream.py, which re-states them from torch.testing._internal.
+`_test_module_empty_input`) come from tests/test_batchnorm_upstream.py, which re-states them from torch's internals.
 
-Source: test/test_nn.py, TestNNDeviceType (device='cpu'), PyTorch main at commit 74f2fa66feec (read 2026-12; torch 2.14.1
-installed here). Adapted (upstream → here):
+Source: test/test_nn.py, TestNNDeviceType (device='cpu'), PyTorch main at commit 74f2fa66feec (read 2026-12; torch
+2.14.1 installed here). Adapted (upstream → here):
   test_LayerNorm_general (_test_LayerNorm_general in float, half and bfloat16, then _test_LayerNorm_cpu_mixed_dtype in
     half and bfloat16) → same name
   test_LayerNorm_numeric → same name; normalized_shape [256, 256, 144] → [64, 64, 36] (LAYER_NORM_NUMERIC_SHAPE: the

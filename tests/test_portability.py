@@ -40,14 +40,14 @@ def test_no_posix_only_module_is_imported_at_import_time():
                             else [] if n.level else [(n.module or '').split('.')[0]])
     bad = [f"{p.name} imports {m}" for p in LIB for n in _module_level_imports(_tree(p)) for m in modules(n)
            if m in POSIX_ONLY]
-    assert not bad, f"POSIX-only modules imported at import time (import them inside the function that needs them): {bad}"
+    assert not bad, f"POSIX-only modules imported at import time (import them in the function that needs them): {bad}"
 
 
 def test_code_parses_as_the_oldest_python_claimed():
     version = tuple(int(v) for v in MIN_PYTHON.split('.'))
     files = LIB + sorted((ROOT/'tests').glob('*.py')) + sorted((ROOT/'scripts').glob('*.py'))
     for p in files: ast.parse(p.read_text(encoding='utf-8'), filename=str(p), feature_version=version)
-    assert version >= (3, 10), "the tests use Python 3.10 features (sys.stdlib_module_names): min_python cannot be lower"
+    assert version >= (3, 10), "the tests use Python 3.10's sys.stdlib_module_names: min_python cannot be lower"
 
 
 def test_hosted_matrix_covers_every_os_at_the_oldest_and_newest_python():
@@ -56,7 +56,8 @@ def test_hosted_matrix_covers_every_os_at_the_oldest_and_newest_python():
     assert 'test' in jobs, "the existing Linux job (export, clean, nbdev_test, pytest, wheel) stays"
     job = jobs['portable']
     matrix = job['strategy']['matrix']
-    assert set(matrix['os']) == {'ubuntu-latest', 'windows-latest', 'macos-latest'} and job['strategy']['fail-fast'] is False
+    assert set(matrix['os']) == {'ubuntu-latest', 'windows-latest', 'macos-latest'}
+    assert job['strategy']['fail-fast'] is False
     newest = re.findall(r"'([\d. ]+)'\.split\(\)", (ROOT/'setup.py').read_text())[0].split()[-1]
     assert [str(v) for v in matrix['python']] == [MIN_PYTHON, newest], (matrix['python'], MIN_PYTHON, newest)
     run = '\n'.join(s.get('run', '') for s in job['steps'])
@@ -74,8 +75,8 @@ def test_no_private_names_are_imported_across_modules():
             if isinstance(node, ast.ImportFrom) and (node.level or (node.module or '').startswith('bn_course')):
                 src = (node.module or '').split('.')[-1]
                 for a in node.names:
-                    if a.name.startswith('_') and not a.name.startswith('__') and (p.stem, src, a.name) not in KNOWN_PRIVATE:
-                        bad.append(f"{p.stem} imports {src}.{a.name}")
+                    private = a.name.startswith('_') and not a.name.startswith('__')
+                    if private and (p.stem, src, a.name) not in KNOWN_PRIVATE: bad.append(f"{p.stem} imports {src}.{a.name}")
     assert not bad, f"make these public (with a docstring) or move them: {bad}"
 
 
