@@ -76,7 +76,8 @@ def test_no_private_names_are_imported_across_modules():
                 src = (node.module or '').split('.')[-1]
                 for a in node.names:
                     private = a.name.startswith('_') and not a.name.startswith('__')
-                    if private and (p.stem, src, a.name) not in KNOWN_PRIVATE: bad.append(f"{p.stem} imports {src}.{a.name}")
+                    if private and (p.stem, src, a.name) not in KNOWN_PRIVATE:
+                        bad.append(f"{p.stem} imports {src}.{a.name}")
     assert not bad, f"make these public (with a docstring) or move them: {bad}"
 
 
