@@ -84,7 +84,7 @@ def make_parser() -> argparse.ArgumentParser:
     c.add_argument('--out', **out('bn_compare'))
     c.add_argument('--seeds', type=_n_seeds, default=None, metavar='K',
                    help="train K seeds (--seed … --seed+K-1) of both models together; plot the seed mean with its 95%% CI band and "
-                        "report the paired BN − plain effect on final validation accuracy with its 95%% CI (K ≥ 2)")
+                        "report the paired BN − plain effect on final test accuracy with its 95%% CI (K ≥ 2)")
     c.add_argument('--compile', action='store_true',
                    help="torch.compile the training step: faster epochs after a one-time compile (cached on disk for "
                         "later runs); needs a C++ compiler, else trains without it (same math)")
@@ -151,57 +151,51 @@ def compare(args) -> dict:
         if args.seeds:
             result, models = run_seeds(args.dataset, args.data_dir, n_seeds=args.seeds, arch=args.arch, **kw)
             e = seeds_effect(result)  # the paired BN − plain effect, also in metrics.json
-            result['effect'] = None if e is None else {'metric': 'valid_acc', 'epoch': args.epochs, 'a': 'bn', 'b': 'plain',
-                                                        **dataclasses.asdict(e), 'verdict': e.verdict}
-        else:
-            comp, models = run_comparison(args.dataset, args.data_dir, fast=args.arch == 'mlp', arch=args.arch, **kw)
-            result = comp.to_dict()
+            if e is not None: result.effects.append({'metric': 'test_acc', 'at': result.points[-1], 'a': 'bn', 'b': 'plain',
+                                                     **dataclasses.asdict(e), 'verdict': e.verdict})
+        else: result, models = run_comparison(args.dataset, args.data_dir, fast=args.arch == 'mlp', arch=args.arch, **kw)
         if args.dataset not in _NO_DATA_DIR:
-            result['config']['data_dir'] = _short(Path(args.data_dir or default_data_dir()).expanduser().resolve())
-        result['run_id'] = run.run_id
+            result.config['data_dir'] = _short(Path(args.data_dir or default_data_dir()).expanduser().resolve())
+        result.run_id = run.run_id
         names = {'metrics': 'metrics.json', 'curves': 'curves.png'}
         for name, m in models.items():
             names[name] = f"{name.replace('/', '_seed')}.pt"
             save_model(m.cpu(), run.path(names[name]), run_id=run.run_id)
-        fig = plot_seed_bands(result) if args.seeds else plot_comparison(comp)
+        fig = plot_seed_bands(result) if args.seeds else plot_comparison(result)
         if args.arch == 'cnn': fig.suptitle(f"LeNet-style CNN: {fig.get_suptitle()}")
         save_result(result, fig, run.path(names['curves']), run.path(names['metrics']))
     if not args.quiet:
         if args.arch == 'cnn': print("models: LeNet-style CNNs, conv 6, 16 → fc 120, 84 → 10, with (bn) and without (plain) BatchNorm")
-        print(seeds_summary(result) if args.seeds else comp.summary())
+        print(seeds_summary(result) if args.seeds else result.summary())
         print(f"wrote {args.out/'metrics.json'}, {args.out/'curves.png'} and {len(models)} model files in {args.out}")
     return {k: args.out/v for k, v in names.items()}
-def seeds_effect(result: dict):
-    "Paired BN − plain effect on the final-epoch validation accuracy over seeds, in points (`bn_course.stats.paired`); None with under 2 usable seeds."
+
+def seeds_effect(result):
+    "Paired BN − plain effect on the final test accuracy over seeds, in points (`bn_course.stats.paired`); a diverged seed scores at chance (`Result.values`). None with under 2 seeds."
     from bn_course.stats import paired
-    def last(n):  # a diverged seed counts as missing: paired leaves it out and says so
-        m = result['models'][n]
-        return [float('nan') if d or r[-1] is None else r[-1] for r, d in zip(m['valid_acc'], m['diverged'])]
-    try: return paired(last('bn'), last('plain'), scale=100)
+    try: return paired(result.values('test_acc', arm='bn'), result.values('test_acc', arm='plain'), scale=100)
     except ValueError: return None
 
 def _effect_line(e) -> str:
-    if e is None: return "BN − plain, final valid acc (paired by seed): needs at least 2 seeds where neither model diverged"
+    if e is None: return "BN − plain, final test acc (paired by seed): needs at least 2 seeds"
     verdict = {'a > b': 'BN higher', 'a < b': 'BN lower', 'unclear': 'unclear: the interval contains 0'}[e.verdict]
-    return f"BN − plain, final valid acc (paired by seed): {e} → {verdict}"
+    return f"BN − plain, final test acc (paired by seed): {e} → {verdict}"
 
-def seeds_summary(result: dict) -> str:
-    "Final-epoch mean ± std over seeds per model, as a short text table, and the paired BN − plain effect with its 95% CI."
+def seeds_summary(result) -> str:
+    "Final test accuracy and loss, mean ± std over seeds per arm (a diverged seed at chance), and the paired BN − plain effect with its 95% CI."
     import statistics as st
-    from bn_course.data import dataset_label
-    c, seeds = result['config'], result['seeds']
-    lines = [f"dataset: {dataset_label(result['dataset'], result['fallback'])}, {c['n_train']} train / {c['n_test']} test images; {c['epochs']} epochs, batch "
+    c, seeds = result.config, result.seeds(arm='bn')
+    lines = [f"dataset: {result.label}, {c['n_train']} train / {c['n_test']} test images; {c['epochs']} epochs, batch "
              f"{c['batch_size']}, {c['optimizer']} lr {c['lr']}, seeds {seeds[0]}–{seeds[-1]}",
-             f"{'model':<8}{'valid acc (mean ± std)':>24}{'valid loss (mean ± std)':>25}  diverged"]
-    for n, m in result['models'].items():
-        acc = [r[-1] for r, d in zip(m['valid_acc'], m['diverged']) if not d]
-        loss = [r[-1] for r, d in zip(m['valid_loss'], m['diverged']) if not d]
-        sd = lambda v: st.stdev(v) if len(v) > 1 else 0.
-        stats = (f"{st.mean(acc):>15.2%} ± {sd(acc):.2%}{st.mean(loss):>17.4f} ± {sd(loss):.4f}" if acc else f"{'—':>24}{'—':>25}")
-        lines.append(f"{n:<8}{stats}  {sum(m['diverged'])} of {len(seeds)}")
+             f"{'model':<8}{'test acc (mean ± std)':>24}{'test loss (mean ± std)':>25}  diverged (scored at chance)"]
+    sd = lambda v: st.stdev(v) if len(v) > 1 else 0.
+    for arm in ('bn', 'plain'):
+        acc, loss = result.values('test_acc', arm=arm).tolist(), result.values('test_loss', arm=arm).tolist()
+        n_div = sum(h.diverged for h in result.select(arm=arm).values())
+        lines.append(f"{arm:<8}{st.mean(acc):>15.2%} ± {sd(acc):.2%}{st.mean(loss):>17.4f} ± {sd(loss):.4f}  {n_div} of {len(seeds)}")
     lines.append(_effect_line(seeds_effect(result)))
     lines.append(f"training time per epoch (all {2*len(seeds)} models, evaluation excluded): "
-                 f"mean {sum(result['epoch_seconds'])/len(result['epoch_seconds']):.2f} s")
+                 f"mean {result.train_seconds/len(result.seconds):.2f} s")
     return '\n'.join(lines)
 
 def _grid(kind: str, values):

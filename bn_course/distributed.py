@@ -18,8 +18,8 @@ from .batchnorm import BatchNorm1d, batch_norm, _per_channel, _reduce_dims
 from .data import DATASETS, Data, load_data
 from .models import lab_models, save_model
 from .norm_layers import BatchNorm2d
-from .runs import RunFolder, check_out_dir
-from .training import make_optimizer, resolve_device, save_json, set_seed
+from .runs import RunFolder, check_out_dir, save_json
+from .training import make_optimizer, resolve_device, set_seed
 
 # %% auto #0
 __all__ = ['RUNNING_STATS', 'world_info', 'distributed_on', 'shard', 'replace_batchnorm', 'sync_batch_stats',
@@ -253,7 +253,7 @@ def train_data_parallel(model: nn.Module, data: Data, epochs: int = 1, bs: int =
     ddp = DistributedDataParallel(model, device_ids=[dev.index] if dev.type == 'cuda' else None) if world > 1 else model
     opt = make_optimizer(ddp.parameters(), lr, optimizer)
     g = torch.Generator().manual_seed(seed)          # the same global batches, in the same order, as single-process training
-    hist = {k: [] for k in ('train_loss', 'train_acc', 'valid_loss', 'valid_acc', 'epoch_seconds')}
+    hist = {k: [] for k in ('train_loss', 'train_acc', 'test_loss', 'test_acc', 'epoch_seconds')}
     for epoch in range(epochs):
         ddp.train()
         if world > 1: dist.barrier()
@@ -271,7 +271,7 @@ def train_data_parallel(model: nn.Module, data: Data, epochs: int = 1, bs: int =
         hist['epoch_seconds'].append(_sum_over_ranks([secs], dist.ReduceOp.MAX if world > 1 else None)[0])  # the slowest rank
         if evaluate:
             broadcast_buffers(model)                     # rank 0's running statistics are the saved model's
-            for split, x, y in (('train', data.x_train, data.y_train), ('valid', data.x_test, data.y_test)):
+            for split, x, y in (('train', data.x_train, data.y_train), ('test', data.x_test, data.y_test)):
                 l, a = evaluate_sharded(model, x, y)
                 hist[f'{split}_loss'].append(l); hist[f'{split}_acc'].append(a)
     broadcast_buffers(model)
@@ -426,7 +426,7 @@ def main(argv=None) -> int:
         if rank == 0:
             h = result['history']
             for e in range(a.epochs):
-                print(f"epoch {e + 1}: train loss {h['train_loss'][e]:.4f}, test accuracy {h['valid_acc'][e]:.2%}, "
+                print(f"epoch {e + 1}: train loss {h['train_loss'][e]:.4f}, test accuracy {h['test_acc'][e]:.2%}, "
                       f"{h['epoch_seconds'][e]:.2f} s (slowest of {world} process(es))")
             info = {'command': 'python -m bn_course.distributed', 'world_size': world, 'bn': a.bn}
             with RunFolder(out, info=info) as run:        # one writer: the whole run appears at once

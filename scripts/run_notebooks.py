@@ -3,15 +3,22 @@
 
 Each notebook is copied into a temporary directory together with the rest of nbs/ (so relative links, data files and
 `../` paths behave as in nbs/) and executed there; nbs/ is never modified. Prints one line per notebook: pass/fail
-and seconds. Exits non-zero if any notebook raised.
+and seconds, then a time table with the machine it ran on (cores, the kernel's torch threads, GPU). Exits non-zero if
+any notebook raised.
 
 usage: python scripts/run_notebooks.py [NB ...] [--fast] [--write] [--timeout 600] [--kernel python3]
   NB       notebook paths or names (`01_models`, `nbs/01_models.ipynb`); default: every nbs/*.ipynb not starting with _
   --fast   set IN_TEST=1 and OMP_NUM_THREADS=1 in the kernel's environment (the notebooks scale their work down)
-  --write  copy each notebook that passed, with its new outputs, back into nbs/ and run nbdev_clean on it: this is how
-           the committed outputs are made (a full run, torch's default thread count, as a student runs it)"""
-import argparse, os, re, shutil, subprocess, sys, tempfile, time
+  --write  copy each notebook that passed, with its new outputs, back into nbs/ and run nbdev_clean on it, with its
+           runtime line (the Run All time under its title, see scripts/course_path.py) set to the time just measured;
+           then regenerate the syllabus times in nbs/index.ipynb and README.md (scripts/make_readme.py). This is how
+           the committed outputs and the times a student reads are made: one full run, torch's default thread
+           count, as a student runs it, on a machine doing nothing else"""
+import argparse, json, os, re, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import course_path  # noqa: E402  (the runtime line's format lives there)
 
 ROOT = Path(__file__).resolve().parent.parent
 NBS = ROOT / 'nbs'
@@ -39,6 +46,30 @@ def kernel_env(fast: bool) -> dict:
         env['OMP_NUM_THREADS'] = '1'
         env['MKL_NUM_THREADS'] = '1'
     return env
+
+def machine(env: dict) -> dict:
+    "What the kernel runs on: CPU cores, torch's thread count in the kernel's environment, the GPU's name ('' if none)."
+    code = ("import json, os, torch; cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count(); "
+            "print(json.dumps({'cores': cores, 'threads': torch.get_num_threads(), "
+            "'gpu': torch.cuda.get_device_name(0) if torch.cuda.is_available() else ''}))")
+    r = subprocess.run([sys.executable, '-c', code], env=env, capture_output=True, text=True, check=True)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+def time_table(results, m: dict) -> str:
+    "The per-notebook time table, with the machine it was measured on."
+    rows = [f"{'notebook':<28} {'status':<6} {'seconds':>8} {'minutes':>8}"]
+    rows += [f"{name:<28} {'pass' if ok else 'FAIL':<6} {secs:8.1f} {course_path.minutes(secs):8d}" for name, ok, secs in results]
+    total = sum(s for *_, s in results)
+    rows.append(f"{'total':<28} {'':<6} {total:8.1f} {course_path.minutes(total):8d}")
+    return f"time table ({course_path.machine_en(m)}):\n" + '\n'.join(rows)
+
+def write_back(executed: Path, dest: Path, secs: float, m: dict):
+    "Copy an executed notebook into nbs/ with its runtime line set to `secs` on machine `m`, then nbdev_clean it."
+    nb = json.loads(executed.read_text(encoding='utf-8'))
+    if any(course_path.parse_runtime(course_path.src(c)) is not None for c in nb['cells']):
+        nb = course_path.with_runtime(nb, dest.name, {'secs': round(secs), **m})
+    dest.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n', encoding='utf-8')
+    subprocess.run([str(Path(sys.executable).parent / 'nbdev_clean'), '--fname', str(dest)], check=True, cwd=ROOT)
 
 def run_one(nb_path: Path, workdir: Path, env: dict, timeout: int, kernel: str):
     "Execute one notebook copy inside `workdir`; returns (ok, seconds, message)."
@@ -72,6 +103,8 @@ def main(argv=None):
     if a.write and a.fast: ap.error('--write stores committed outputs, which come from full runs: drop --fast')
     paths = resolve(a.nbs)
     env = kernel_env(a.fast)
+    m = machine(env)
+    print(f"machine: {course_path.machine_en(m)}" + (' (--fast)' if a.fast else ''), flush=True)
     tmp = Path(tempfile.mkdtemp(prefix='run-notebooks-'))
     work = tmp / 'nbs'
     # Copy all of nbs/ (not only the chosen notebooks): notebooks may read sibling files.
@@ -83,16 +116,17 @@ def main(argv=None):
         for p in paths:
             ok, secs, msg = run_one(p, work, env, a.timeout, a.kernel)
             results.append((p.name, ok, secs))
-            if ok and a.write:
-                shutil.copy2(work / p.name, p)
-                subprocess.run([str(Path(sys.executable).parent / 'nbdev_clean'), '--fname', str(p)], check=True, cwd=ROOT)
+            if ok and a.write: write_back(work / p.name, p, secs, m)
             print(f"{'pass' if ok else 'FAIL'}  {p.name:<28} {secs:6.1f}s" + (f'  {msg}' if msg else ''), flush=True)
     finally:
         if a.keep: print(f'executed copies kept in {work}')
         else: shutil.rmtree(tmp, ignore_errors=True)
     n_bad = sum(not ok for _, ok, _ in results)
+    print(time_table(results, m))
     print(f"{len(results) - n_bad}/{len(results)} notebooks passed in {sum(s for *_, s in results):.1f}s"
           + (' (--fast)' if a.fast else ''))
+    if a.write and any(ok for _, ok, _ in results):  # the syllabus shows the times just written
+        subprocess.run([sys.executable, str(ROOT / 'scripts' / 'make_readme.py')], check=True, cwd=ROOT)
     return 1 if n_bad else 0
 
 if __name__ == '__main__':

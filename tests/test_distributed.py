@@ -129,7 +129,7 @@ def test_ddp_two_processes_equals_one_process():
     ref = build_lab_model(data.n_features, data.n_classes, seed=3).double()
     comp = train_models({'bn': ref}, data, epochs=2, bs=64, lr=0.1, seed=3, optimizer='sgd', device='cpu', progress=False)
     for k, v in ref.state_dict().items(): assert_close(sd[k], v, rtol=1e-9, atol=1e-10, msg=k)
-    assert abs(hist['valid_acc'][-1] - comp.histories['bn'].valid_acc[-1]) < 1e-9
+    assert abs(hist['test_acc'][-1] - comp.histories['bn'].test_acc[-1]) < 1e-9
     (sd_local, _), _ = spawn_ranks(_ddp_rank, 2, (data, False), timeout=60)
     ghost = build_lab_model(data.n_features, data.n_classes, seed=3).double()
     for i, m in enumerate(ghost):
@@ -209,7 +209,7 @@ def test_torchrun_two_processes_writes_one_run(tmp_path):
     assert m['world_size'] == 2 and set(m['files']) == {'metrics.json', 'model.pt'}
     res = json.loads((out / 'metrics.json').read_text())
     assert res['world_size'] == 2 and res['config']['per_rank_batch'] == 16 and res['backend'] == 'gloo'
-    assert res['history']['valid_acc'][-1] > 0.5
+    assert res['history']['test_acc'][-1] > 0.5
     model = load_model(out / 'model.pt')
     assert isinstance(model, MLP) and model.config['norm'] == 'batch'
 

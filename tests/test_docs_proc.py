@@ -25,8 +25,9 @@ NOTEBOOKS = sorted(p.name for p in NBS.glob('*.ipynb') if not p.name.startswith(
 
 # Teaching definitions whose source the docs must show (a `#| exports` cell, or a plain cell beside an exported wrapper).
 TEACHING = {
+    '01_models': ['class Hooks', 'def linear_layers', 'def activation_layers'],
     '06_stacked': ['class StackedMLP', 'class StackedOptimizer'],
-    '10_gradients': ['def saturation', 'def dead_fraction', 'class Hooks', 'class ActivationStats', 'class GradNorms',
+    '10_gradients': ['def saturation', 'def dead_fraction', 'class ActivationStats', 'class GradNorms',
                      'def grad_norms', 'class OutputGradNorms', 'def update_ratios', 'class StepRatio'],
     '11_covariate_shift': ['class BNNoise', 'def with_noise', 'class SigmoidInput', 'def probe_percentiles', 'def ics',
                            'def loss_along_gradient'],
