@@ -124,7 +124,8 @@ class Data:
     @property
     def n_features(self): return self.x_train.shape[1]
     @property
-    def n_classes(self): return int(max(y.max() for y in (self.y_train, self.y_valid, self.y_test) if y is not None)) + 1
+    def n_classes(self):
+        return int(max(y.max() for y in (self.y_train, self.y_valid, self.y_test) if y is not None)) + 1
     @property
     def classes(self) -> list:
         "Class names, in label order: Fashion-MNIST's garments, else the digits."
@@ -141,15 +142,18 @@ class Data:
 
     def to(self, device):
         "The same data on `device`."
-        return replace(self, **{k: getattr(self, k).to(device) for k in ('x_train', 'y_train', 'x_valid', 'y_valid', 'x_test', 'y_test')
-                                if getattr(self, k) is not None})
+        names = ('x_train', 'y_train', 'x_valid', 'y_valid', 'x_test', 'y_test')
+        return replace(self, **{k: getattr(self, k).to(device) for k in names if getattr(self, k) is not None})
 
-    def split_valid(self, n_valid: int | float, seed: int = 0) -> Data:
-        "A copy whose training set lost `n_valid` images (a count, or a fraction of it) to a validation split; `seed` picks which."
+    def split_valid(self,
+                    n_valid: int | float,   # images to hold out: a count, or a fraction of the training set
+                    seed: int = 0           # picks which images (the same seed, the same images)
+                   ) -> Data:
+        "A copy whose training set lost `n_valid` images to a validation split (`x_valid`, `y_valid`)."
         n = len(self.x_train)
         if self.x_valid is not None:
-            raise ValueError(f"{self.label} already has a validation split of {len(self.x_valid)} images; split the data "
-                             "it came from instead")
+            raise ValueError(f"{self.label} already has a validation split of {len(self.x_valid)} images; split "
+                             "the data it came from instead")
         if isinstance(n_valid, bool) or not isinstance(n_valid, numbers.Real):
             raise TypeError(f"n_valid is a number of images or a fraction of the training set, got {n_valid!r}")
         if not isinstance(n_valid, numbers.Integral):

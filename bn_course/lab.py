@@ -18,7 +18,7 @@ __all__ = ['ARCHS', 'lab_pair', 'run_comparison', 'run_seeds']
 ARCHS = ('mlp', 'cnn')
 
 def lab_pair(arch: str, data: Data) -> dict:
-    "The lab's `{'bn', 'plain'}` pair for `data`: the seed's MLPs (`lab_models`) or LeNet-style CNNs (`cnn_lab_models`, same initial weights)."
+    "The lab's `{'bn', 'plain'}` pair for `data`: MLPs (`lab_models`) or LeNet-style CNNs (`cnn_lab_models`)."
     if arch == 'mlp': return lab_models(data.n_features)
     if arch == 'cnn': return cnn_lab_models((1, *data.image_shape), n_classes=data.n_classes)
     raise ValueError(f"unknown arch {arch!r}: choose one of {', '.join(ARCHS)}")
@@ -26,13 +26,24 @@ def lab_pair(arch: str, data: Data) -> dict:
 def _lab_data(dataset, data_dir, download) -> Data:
     return dataset if isinstance(dataset, Data) else load_data(dataset, data_dir, download=download)
 
-def run_comparison(dataset: str | Data = 'mnist', data_dir=None, epochs: int = 10, bs: int = 32, lr: float = 0.01,
-                   seed: int = 1, device: str = 'auto', progress: bool = True, download: bool | None = None,
-                   fast: bool = False, compile: bool = False, arch: str = 'mlp') -> tuple[Result, dict]:
-    "The seed lab, BN vs no BN (`arch` 'mlp' or 'cnn'), on a dataset name or loaded `Data`: `(Result, models)`; `fast` trains with `StackedStep`, else `ReadableStep`. Missing full MNIST falls back to the MNIST 5k subset."
+def run_comparison(dataset: str | Data = 'mnist',   # a name from DATASETS, or loaded data
+                   data_dir=None,                     # where the dataset's files are (default: the cache)
+                   epochs: int = 10,                  # epochs to train
+                   bs: int = 32,                      # batch size
+                   lr: float = 0.01,                  # Adam's learning rate
+                   seed: int = 1,                     # initial weights and batch order
+                   device: str = 'auto',              # 'auto', 'cpu' or 'cuda'
+                   progress: bool = True,             # show a progress bar
+                   download: bool | None = None,      # download missing files (default: unless offline)
+                   fast: bool = False,                # train with `StackedStep` (MLPs only), else `ReadableStep`
+                   compile: bool = False,             # torch.compile the stacked step
+                   arch: str = 'mlp'                  # 'mlp' (the lab's) or 'cnn' (LeNet-style)
+                  ) -> tuple[Result, dict]:
+    "The seed lab, BN vs no BN: `(Result, models)`. Missing full MNIST falls back, visibly, to the MNIST 5k subset."
     if compile and not fast: raise ValueError("compile=True needs fast=True: only the stacked step is compiled")
     if arch not in ARCHS: raise ValueError(f"unknown arch {arch!r}: choose one of {', '.join(ARCHS)}")
-    if fast and arch != 'mlp': raise ValueError("fast=True needs arch='mlp': the stacked step trains MLPs only (can_stack)")
+    if fast and arch != 'mlp':
+        raise ValueError("fast=True needs arch='mlp': the stacked step trains MLPs only (can_stack)")
     data = _lab_data(dataset, data_dir, download)
     set_seed(seed)
     models = lab_pair(arch, data)
@@ -42,10 +53,20 @@ def run_comparison(dataset: str | Data = 'mnist', data_dir=None, epochs: int = 1
     result.config['arch'] = arch
     return result, models
 
-def run_seeds(dataset: str | Data = 'mnist', data_dir=None, n_seeds: int = 5, epochs: int = 10, bs: int = 32, lr: float = 0.01,
-              seed: int = 1, device: str = 'auto', progress: bool = True, download: bool | None = None, compile: bool = False,
-              arch: str = 'mlp') -> tuple[Result, dict]:
-    "The lab for seeds `seed … seed+n_seeds−1` in one run: `(Result, models)`, models `'bn/1'`, `'plain/1'`, … with attributes `arm` and `seed`. MLPs train with `StackedStep`, CNNs with `ReadableStep`; each seed has its own initial weights and batch order."
+def run_seeds(dataset: str | Data = 'mnist',   # a name from DATASETS, or loaded data
+              data_dir=None,                     # where the dataset's files are (default: the cache)
+              n_seeds: int = 5,                  # seeds seed, seed+1, …, seed+n_seeds−1
+              epochs: int = 10,                  # epochs to train
+              bs: int = 32,                      # batch size
+              lr: float = 0.01,                  # Adam's learning rate
+              seed: int = 1,                     # the first seed
+              device: str = 'auto',              # 'auto', 'cpu' or 'cuda'
+              progress: bool = True,             # show a progress bar
+              download: bool | None = None,      # download missing files (default: unless offline)
+              compile: bool = False,             # torch.compile the stacked step (MLPs)
+              arch: str = 'mlp'                  # 'mlp' (`StackedStep`) or 'cnn' (`ReadableStep`)
+             ) -> tuple[Result, dict]:
+    "The lab over seeds in one run: `(Result, models)`; models `'bn/1'`, `'plain/1'`, … with attributes `arm`, `seed`."
     if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or n_seeds < 1:
         raise ValueError(f"n_seeds must be a whole number ≥ 1, got {n_seeds!r}")
     if arch not in ARCHS: raise ValueError(f"unknown arch {arch!r}: choose one of {', '.join(ARCHS)}")
@@ -54,7 +75,8 @@ def run_seeds(dataset: str | Data = 'mnist', data_dir=None, n_seeds: int = 5, ep
     seeds, models, attrs = list(range(seed, seed + n_seeds)), {}, {}
     for s in seeds:
         set_seed(s)                                  # both arms of seed s start from the same weights
-        for arm, m in lab_pair(arch, data).items(): models[f'{arm}/{s}'], attrs[f'{arm}/{s}'] = m, {'arm': arm, 'seed': s}
+        for arm, m in lab_pair(arch, data).items():
+            models[f'{arm}/{s}'], attrs[f'{arm}/{s}'] = m, {'arm': arm, 'seed': s}
     step = StackedStep(compile) if arch == 'mlp' else ReadableStep()
     result = fit(models, data, step, epochs=epochs, bs=bs, lr=lr, seed=seed, device=device, progress=progress,
                  shuffle_seeds={n: a['seed'] for n, a in attrs.items()}, attrs=attrs, kind='seeds')

@@ -34,19 +34,20 @@ def _sizes(result: Result) -> str:
     return ' / '.join(f"{c[f'n_{s}']} {s}" for s in SPLITS if c.get(f'n_{s}')) + ' images'
 
 def _panels(figsize, splits):
-    "A figure with one row per data split and columns loss, accuracy, sharing the x axis; `(split, metric, ax)` per panel."
+    "A figure with a row per data split and columns loss, accuracy, sharing the x axis; `(split, metric, ax)` each."
     fig, axes = plt.subplots(len(splits), 2, figsize=figsize, sharex=True, squeeze=False)
     return fig, [(s, m, ax) for (s, m), ax in zip([(s, m) for s in splits for m in ('loss', 'acc')], axes.flat)]
 
 def _finish(fig, panels, suptitle: str, legend: tuple, axis: str = 'epoch', legend_size=None):
-    "Titles, axis labels and grids of the panels, integer x ticks on the last row, the suptitle, and one legend `(handles, labels)` for the whole figure, below it."
+    "Titles, labels and grids of the panels, integer x ticks, the suptitle, and one legend `(handles, labels)` below."
     last = panels[-1][0]
     for split, metric, ax in panels:
         ax.set_title(f"{SPLIT_TITLES[split]} {'loss' if metric == 'loss' else 'accuracy'}")
         ax.set_ylabel('cross-entropy loss' if metric == 'loss' else 'accuracy (%)')
         ax.grid(alpha=.3)
         if split == last:
-            ax.set_xlabel('epoch' if axis == 'epoch' else 'training steps'); ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_xlabel('epoch' if axis == 'epoch' else 'training steps')
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle(suptitle)
     fig.tight_layout()
     if legend[0]:  # the panels draw the same lines: one legend below them, in room made for it
@@ -55,8 +56,11 @@ def _finish(fig, panels, suptitle: str, legend: tuple, axis: str = 'epoch', lege
         fig.legend(*legend, loc='lower center', ncol=2, fontsize=legend_size, frameon=False)
     return fig
 
-def plot_comparison(result: Result, title: str | None = None, figsize=None) -> matplotlib.figure.Figure:
-    "Loss and accuracy at every evaluation point for every model of `result`, one row per data split (training, validation if scored, test), one legend below; returns the figure."
+def plot_comparison(result: Result,            # any run's result
+                    title: str | None = None,  # the figure's title (default: dataset and settings)
+                    figsize=None               # default: 11 wide, 3.5 per row
+                   ) -> matplotlib.figure.Figure:
+    "Loss and accuracy of every model at each evaluation point, a row per data split (training, validation, test)."
     splits = _splits(result)
     fig, panels = _panels(figsize or (11, 3.5 * len(splits)), splits)
     handles = {}
@@ -68,7 +72,9 @@ def plot_comparison(result: Result, title: str | None = None, figsize=None) -> m
             line, = ax.plot(result.points, [v * 100 if metric == 'acc' else v for v in vals], 'o-', ms=3, color=color)
             handles.setdefault(label, line)
             bad = [x for x, v in zip(result.points, vals) if not math.isfinite(v)]
-            if bad: ax.axvline(bad[0], color=color, ls=':', lw=1); ax.plot([bad[0]], [ax.get_ylim()[0]], 'x', color=color, ms=10)
+            if bad:
+                ax.axvline(bad[0], color=color, ls=':', lw=1)
+                ax.plot([bad[0]], [ax.get_ylim()[0]], 'x', color=color, ms=10)
     c = result.config
     return _finish(fig, panels, title or f"BN vs no BN on {_label(result)}: {_sizes(result)}, batch {c['batch_size']}, "
                                          f"{c['optimizer']} lr {c['lr']}, seed {c['seed']}",
@@ -84,15 +90,18 @@ def save_figure(fig, path, dpi: int = 110):
 
 # %% ../nbs/03_plots.ipynb #c626f7c5
 def save_result(result: Result | dict, fig, png, json_path):
-    "Save `fig` as `png` (and close it), then `result` as `json_path`, last: the JSON's presence means everything was written."
+    "Save `fig` as `png` (and close it), then `result` as `json_path`, last: a JSON there means everything was written."
     try: save_figure(fig, png)
     finally: plt.close(fig)
     if isinstance(result, Result): result.save(json_path)
     else: save_json(result, json_path)
 
 # %% ../nbs/03_plots.ipynb #63692037
-def plot_seed_bands(result: Result, figsize=None, conf: float = 0.95) -> matplotlib.figure.Figure:
-    "Curves over seeds for a `run_seeds` / `--seeds` result: per arm the mean, its `conf` confidence band (`mean_ci`) and the min / max; a diverged seed counts at chance; one legend."
+def plot_seed_bands(result: Result,      # a result whose models have attributes `arm` and `seed` (`run_seeds`)
+                    figsize=None,        # default: 11 wide, 3.75 per row
+                    conf: float = 0.95   # the confidence level of the band
+                   ) -> matplotlib.figure.Figure:
+    "Per arm over seeds: the mean, its confidence band (`mean_ci`), the min / max; a diverged seed counts at chance."
     splits = _splits(result)
     fig, panels = _panels(figsize or (11, 3.75 * len(splits)), splits)
     arms = list(dict.fromkeys(h.attrs['arm'] for h in result.histories.values()))
@@ -107,9 +116,11 @@ def plot_seed_bands(result: Result, figsize=None, conf: float = 0.95) -> matplot
             ax.plot(x, arr.min(0), ':', color=color, lw=1)
             minmax, = ax.plot(x, arr.max(0), ':', color=color, lw=1)
             div = f" ({n_div} diverged, at chance from then on)" if n_div else ''
-            handles.setdefault((arm, 'mean'), (f"{arm}: mean of {len(arr)} seeds{div}, band = {conf:.0%} CI of the mean", (band, line)))
+            mean_label = f"{arm}: mean of {len(arr)} seeds{div}, band = {conf:.0%} CI of the mean"
+            handles.setdefault((arm, 'mean'), (mean_label, (band, line)))
             handles.setdefault((arm, 'range'), (f"{arm}: min / max over seeds", minmax))
     c = result.config
     return _finish(fig, panels, f"BN vs no BN on {_label(result)}, seeds {seeds[0]}–{seeds[-1]} ({len(seeds)} seeds): "
                                 f"{_sizes(result)}, batch {c['batch_size']}, {c['optimizer']} lr {c['lr']}",
-                   legend=([h for _, h in handles.values()], [l for l, _ in handles.values()]), axis=result.axis, legend_size=9)
+                   legend=([h for _, h in handles.values()], [l for l, _ in handles.values()]), axis=result.axis,
+                   legend_size=9)

@@ -202,14 +202,14 @@ def _metric_label(m: str) -> str: return m.replace('_acc', ' acc').replace('_los
 
 @dataclass
 class Result:
-    "The one result of every run kind (compare, seeds, sweep, fig1, ddp, grid): per-model histories at evaluation points, with what made them."
+    "The one result of every run kind (compare, seeds, sweep, fig1, ddp, grid): per-model histories, run settings."
     kind: str                                      # one of KINDS
     dataset: str                                   # a name from bn_course.data.DATASETS
     config: dict                                   # settings, device, torch version, threads, sizes, n_classes, step …
     histories: dict                                # model name -> History
     axis: str = 'epoch'                            # the evaluation points count 'epoch's or training 'step's
     points: list = field(default_factory=list)     # evaluation points on that axis (0 = before any training)
-    seconds: list = field(default_factory=list)    # training seconds (evaluation excluded) up to each point from the last
+    seconds: list = field(default_factory=list)    # training seconds since the previous point (evaluation excluded)
     fallback: str | None = None                    # why the dataset stands in for the one asked for
     source: str | None = None                      # where the data was read from
     label: str = ''                                # the dataset's name as results show it (`Data.label`)
@@ -233,11 +233,11 @@ class Result:
         return list(dict.fromkeys(k for h in self.histories.values() for k in h.metrics))
 
     def to_dict(self) -> dict:
-        return {'schema': SCHEMA, 'kind': self.kind, 'dataset': self.dataset, 'label': self.label, 'fallback': self.fallback,
-                'source': self.source, 'run_id': self.run_id, 'config': self.config, 'axis': self.axis,
-                'points': list(self.points), 'seconds': list(self.seconds),
-                'models': {n: {'attrs': h.attrs, 'diverged': h.diverged, 'diverged_at': h.diverged_at, 'metrics': h.metrics}
-                           for n, h in self.histories.items()},
+        models = {n: {'attrs': h.attrs, 'diverged': h.diverged, 'diverged_at': h.diverged_at, 'metrics': h.metrics}
+                  for n, h in self.histories.items()}
+        return {'schema': SCHEMA, 'kind': self.kind, 'dataset': self.dataset, 'label': self.label,
+                'fallback': self.fallback, 'source': self.source, 'run_id': self.run_id, 'config': self.config,
+                'axis': self.axis, 'points': list(self.points), 'seconds': list(self.seconds), 'models': models,
                 'effects': self.effects, 'extra': self.extra}
 
     def save(self, path):
@@ -247,7 +247,8 @@ class Result:
     @classmethod
     def from_dict(cls, d: dict, where: str = 'the result') -> Result:
         "A `Result` from `to_dict`'s shape, or from the schema-1 files older bn_course versions wrote (see `load`)."
-        if not isinstance(d, dict): raise ResultSchemaError(f"{where} is not a bn_course result (a JSON object was expected)")
+        if not isinstance(d, dict):
+            raise ResultSchemaError(f"{where} is not a bn_course result (a JSON object was expected)")
         schema = d.get('schema', 1)
         if isinstance(schema, bool) or not isinstance(schema, int) or schema < 1:
             raise ResultSchemaError(f"{where} has an unknown schema {schema!r}: it was not written by bn_course; "
@@ -263,16 +264,18 @@ class Result:
 
     @classmethod
     def load(cls, path) -> Result:
-        "Read a result file: schema 2, or a schema-1 compare, `compare --seeds` or fig1 file (their `valid_*`, the test set, become `test_*`)."
+        "Read a result file: schema 2, or a schema-1 compare, `compare --seeds` or fig1 file (`valid_*` → `test_*`)."
         path = Path(path)
         try: d = json.loads(path.read_text(encoding='utf-8'))
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ResultSchemaError(f"{path} is not a JSON result file ({e}); run the command that writes it again") from None
+            raise ResultSchemaError(f"{path} is not a JSON result file ({e}); run the command that writes it again"
+                                    ) from None
         return cls.from_dict(d, str(path))
 
     def select(self, **attrs) -> dict:
         "The histories whose attributes match every `attrs` item, by name: `r.select(arm='bn', lr=0.01)`."
-        return {n: h for n, h in self.histories.items() if all(k in h.attrs and h.attrs[k] == v for k, v in attrs.items())}
+        def match(h): return all(k in h.attrs and h.attrs[k] == v for k, v in attrs.items())
+        return {n: h for n, h in self.histories.items() if match(h)}
 
     def chance(self, metric: str) -> float:
         "What guessing scores on `metric`: accuracy 1/C, loss ln C (C classes)."
@@ -285,9 +288,11 @@ class Result:
         hs = self.select(**select)
         if not hs:
             known = sorted({f"{k}={v!r}" for h in self.histories.values() for k, v in h.attrs.items()})
-            raise ValueError(f"no run matches {select or 'the selection'}; the runs' attributes: {', '.join(known[:12])}")
+            raise ValueError(f"no run matches {select or 'the selection'}; the runs' attributes: "
+                             f"{', '.join(known[:12])}")
         seeds = [h.attrs.get('seed') for h in hs.values()]
-        if None in seeds: raise ValueError(f"runs {[n for n, h in hs.items() if 'seed' not in h.attrs][:3]} have no 'seed' attribute")
+        if None in seeds:
+            raise ValueError(f"runs {[n for n, h in hs.items() if 'seed' not in h.attrs][:3]} have no 'seed' attribute")
         if len(set(seeds)) < len(seeds):
             differ = sorted({k for h in hs.values() for k, v in h.attrs.items()
                              if k != 'seed' and any(g.attrs.get(k) != v for g in hs.values())})
@@ -300,18 +305,19 @@ class Result:
         return [h.attrs['seed'] for h in self._picked(select).values()]
 
     def curves(self, metric: str, **select):
-        "`metric` at every evaluation point, `(runs, points)` (numpy), runs in seed order; a diverged run scores at chance."
+        "`metric` at every evaluation point, `(runs, points)`, runs in seed order; a diverged run scores at chance."
         import numpy as np   # here: the run folder code never needs numpy
         rows = []
         for n, h in self._picked(select).items():
-            if metric not in h.metrics: raise ValueError(f"run {n!r} has no metric {metric!r}; it has {', '.join(h.metrics)}")
+            if metric not in h.metrics:
+                raise ValueError(f"run {n!r} has no metric {metric!r}; it has {', '.join(h.metrics)}")
             row = np.array([np.nan if v is None else v for v in h.metrics[metric]], dtype=float)
             if h.diverged: row[~np.isfinite(row)] = self.chance(metric)   # the course's one rule: diverged = chance
             rows.append(row)
         return np.stack(rows)
 
     def values(self, metric: str, at: int = -1, **select):
-        "`metric` at evaluation point index `at`, one value per selected run in seed order (numpy); a diverged run scores at chance."
+        "`metric` at evaluation point index `at`, one value per selected run in seed order; a diverged run at chance."
         curves = self.curves(metric, **select)
         if not -curves.shape[1] <= at < curves.shape[1]:
             raise IndexError(f"evaluation point index {at} is out of range: {curves.shape[1]} points")
@@ -320,7 +326,8 @@ class Result:
     def index(self, point) -> int:
         "The index of evaluation point `point` (an epoch or a step count), for `values(at=…)`."
         try: return self.points.index(point)
-        except ValueError: raise ValueError(f"{point} is not an evaluation point; the points are {self.points}") from None
+        except ValueError: pass
+        raise ValueError(f"{point} is not an evaluation point; the points are {self.points}")
 
     def summary(self, max_rows: int = 20) -> str:
         "A short text table: every model's metrics at the last evaluation point, and the training time."
@@ -328,8 +335,9 @@ class Result:
         sizes = ' / '.join(f"{c[f'n_{s}']} {s}" for s in SPLITS if c.get(f'n_{s}'))
         at = f"{self.axis} {self.points[-1]}" if self.points else 'no evaluation point'
         lr = c.get('lr')
+        lr = 'per model' if isinstance(lr, dict) else lr
         lines = [f"dataset: {self.label or self.dataset}, {sizes} images; batch {c.get('batch_size', '—')}, "
-                 f"{c.get('optimizer', '—')} lr {'per model' if isinstance(lr, dict) else lr}; {self.kind} run, values at {at}"]
+                 f"{c.get('optimizer', '—')} lr {lr}; {self.kind} run, values at {at}"]
         cols = [m for m in self.metrics if m.split('_')[0] in SPLITS and m.endswith(('_loss', '_acc'))]
         width = max([8, *(len(n) + 2 for n in self.histories)])
         lines.append(f"{'model':<{width}}" + ''.join(f"{_metric_label(m):>12}" for m in cols) + '  status')
@@ -346,18 +354,19 @@ class Result:
         return '\n'.join(lines)
 
 # %% ../nbs/08_runs.ipynb #af930253
-_OLD_METRICS = {'train_loss': 'train_loss', 'train_acc': 'train_acc', 'valid_loss': 'test_loss', 'valid_acc': 'test_acc'}
+_OLD_METRICS = {'train_loss': 'train_loss', 'train_acc': 'train_acc',     # schema 1's names: valid_* was the test set
+                'valid_loss': 'test_loss', 'valid_acc': 'test_acc'}
 
 def _from_schema1(d: dict, where: str) -> dict:
     "A schema-1 file (written before results had a schema) in schema 2's shape; its `valid_*` meant the test set."
-    refuse = (f"{where} is an old (schema 1) {{}} result, which this bn_course cannot read; run the command that wrote it "
-              f"again to write schema {SCHEMA}")
+    refuse = (f"{where} is an old (schema 1) {{}} result, which this bn_course cannot read; run the command that "
+              f"wrote it again to write schema {SCHEMA}")
     if 'settings' in d and 'grid' in d: raise ResultSchemaError(refuse.format('sweep'))
     models, cfg = d.get('models'), dict(d.get('config') or {})
     if not isinstance(models, dict) or 'dataset' not in d: raise ResultSchemaError(refuse.format('bn_course'))
     cfg.setdefault('n_classes', 10)                # every schema-1 run trained on a dataset of 10 classes
-    out = dict(dataset=d['dataset'], fallback=d.get('fallback'), label=d.get('label'), config=cfg, run_id=d.get('run_id'),
-               extra={'converted_from_schema': 1})
+    out = dict(dataset=d['dataset'], fallback=d.get('fallback'), label=d.get('label'), config=cfg,
+               run_id=d.get('run_id'), extra={'converted_from_schema': 1})
     first = next(iter(models.values()), {})
     if 'steps' in d and 'percentiles' in first:    # fig1.json: test accuracy and sigmoid-input percentiles at steps
         return dict(out, kind='fig1', axis='step', points=d['steps'], models={

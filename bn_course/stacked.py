@@ -291,16 +291,19 @@ def _no_compile(opt: StackedOptimizer, fused: bool, e: Exception):
     opt.fused = fused
     why = next(iter(str(e).strip().splitlines()), '')
     if type(e).__name__ == 'FailOnRecompileLimitHit':
-        why = "this process has compiled the step for too many other settings already (torch._dynamo.config.recompile_limit)"
-    warnings.warn(f"torch.compile failed ({type(e).__name__}: {why}); training without it: same math, slower", stacklevel=5)
+        why = ("this process has compiled the step for too many other settings already "
+               "(torch._dynamo.config.recompile_limit)")
+    warnings.warn(f"torch.compile failed ({type(e).__name__}: {why}); training without it: same math, slower",
+                  stacklevel=5)
 
 def _try_compiled(sm: StackedMLP, opt: StackedOptimizer, *args):
     "The compiled step's first call, which compiles it: the losses, or None (with a warning) when compiling fails."
     import torch._dynamo
     exc, cfg = torch._dynamo.exc, torch._dynamo.config
-    fused, opt.fused = opt.fused, False  # the compiler fuses Adam's tensor operations itself; it cannot trace torch's fused kernel
+    # the compiler fuses Adam's tensor operations itself; it cannot trace torch's fused kernel
+    fused, opt.fused = opt.fused, False
     try: step = _compiled_step()
-    except RuntimeError as e: return _no_compile(opt, fused, e)  # torch.compile unsupported here (e.g. a Python too new for it)
+    except RuntimeError as e: return _no_compile(opt, fused, e)  # unsupported here (e.g. a Python too new for it)
     # past cfg.recompile_limit graphs of one function, dynamo would run it uncompiled in silence: make that an error
     strict = {k: True for k in ('fail_on_recompile_limit_hit', 'fail_on_cache_limit_hit') if hasattr(cfg, k)}
     try:
@@ -309,7 +312,7 @@ def _try_compiled(sm: StackedMLP, opt: StackedOptimizer, *args):
         return _no_compile(opt, fused, e)  # no C++ compiler, a graph break, ...: raised before any of the step ran
 
 class StackedStep(Step):
-    "All models as one `StackedMLP` (hand-written backward) with one `StackedOptimizer`: the fast path for same-shaped MLPs."
+    "All models as one `StackedMLP` (hand-written backward) and one `StackedOptimizer`: the fast path for MLPs."
     name = 'stacked'
     def __init__(self, compile: bool = False): self.compile = compile   # torch.compile the step (see below)
 
@@ -339,19 +342,19 @@ class StackedStep(Step):
     def train(self, x, y, idx, need_loss=True):
         with torch.no_grad():  # the backward pass is written by hand: autograd would only record what nobody reads
             args = (self.sm, self.opt, x, y, self.eye, idx) + ((self._correction(),) if self.corrected else ())
-            if self.compile and self.info['compile_seconds'] is None:   # the first call compiles: seconds, cached on disk
+            if self.compile and self.info['compile_seconds'] is None:   # the first call compiles (cached on disk)
                 t = time.perf_counter()
                 losses = _try_compiled(*args)
                 self.info.update(compile_seconds=time.perf_counter() - t, compiled=losses is not None)
                 if losses is not None: self.step, self.compiled = _compiled_step(), True
                 else: losses = self.step(*args, need_loss=need_loss)
-            else: losses = self.step(*args, need_loss=need_loss or self.compiled)  # compiled: always the loss, one graph
+            else: losses = self.step(*args, need_loss=need_loss or self.compiled)  # compiled: one graph, with the loss
         self.sm.steps += 1
         return losses
 
     @torch.no_grad()
     def evaluate(self, x, y):
-        "Every model at once through the stack in eval mode (running statistics), in chunks of a few million activations."
+        "Every model at once through the stack in eval mode (running statistics), a few million activations at a time."
         K, C = self.sm.K, self.sm.sizes[-1]
         chunk = max(1, (1 << 22) // (K * max(self.sm.sizes[1:])))
         loss = torch.zeros(K, dtype=torch.float64, device=x.device)
@@ -368,10 +371,22 @@ class StackedStep(Step):
 
     def write_back(self): self.sm.write_back(list(self.models.values()))
 
-def train_stacked(models: dict, data: Data, epochs: int = 10, bs: int = 32, lr: float = 0.01, seed: int = 1,
-                  optimizer: str = 'adam', device: str = 'auto', progress: bool = True, shuffle_seeds: dict | None = None,
-                  check_every: int = 20, compile: bool = False, **kwargs) -> Result:
-    "`fit` with `StackedStep`: like `train_models`, but all models train as one `StackedMLP`; `shuffle_seeds` gives each model its own batch order."
-    if isinstance(lr, dict): raise ValueError("train_stacked needs one learning rate for all models; use train_models for several")
+def train_stacked(models: dict,                     # name -> bn_course MLP, all of one shape (`can_stack`)
+                  data: Data,                       # the data to train and score on
+                  epochs: int = 10,                 # epochs to train
+                  bs: int = 32,                     # batch size
+                  lr: float = 0.01,                 # one learning rate for all models
+                  seed: int = 1,                    # the batch order's seed for models not in `shuffle_seeds`
+                  optimizer: str = 'adam',          # 'adam' or 'sgd'
+                  device: str = 'auto',             # 'auto', 'cpu' or 'cuda'
+                  progress: bool = True,            # show a progress bar
+                  shuffle_seeds: dict | None = None,  # name -> its own batch-order seed
+                  check_every: int = 20,            # look for a non-finite training loss every this many steps
+                  compile: bool = False,            # torch.compile the step
+                  **kwargs                          # more `fit` arguments: eval_every, callbacks, attrs …
+                 ) -> Result:
+    "`fit` with `StackedStep`: like `train_models`, but all models train as one `StackedMLP`."
+    if isinstance(lr, dict):
+        raise ValueError("train_stacked needs one learning rate for all models; use train_models for several")
     return fit(models, data, StackedStep(compile), epochs=epochs, bs=bs, lr=lr, seed=seed, optimizer=optimizer,
                device=device, progress=progress, shuffle_seeds=shuffle_seeds, check_every=check_every, **kwargs)

@@ -65,7 +65,7 @@ def make_optimizer(params, lr: float, kind: str = 'adam') -> torch.optim.Optimiz
 DIVERGED_LOSS = 10  # × ln C, the loss of a uniform guess over C classes: far beyond what any trained model reaches
 
 def is_diverged(loss: float, acc: float, n_classes: int) -> bool:
-    "Diverged: a non-finite loss, or an enormous finite one (over `DIVERGED_LOSS`·ln C) at chance accuracy (at most 2/C)."
+    "Diverged: a non-finite loss, or a finite one over `DIVERGED_LOSS`·ln C at chance accuracy (at most 2/C)."
     return not math.isfinite(loss) or (loss > DIVERGED_LOSS * math.log(n_classes) and acc <= 2 / n_classes)
 
 # %% ../nbs/02_training.ipynb #48dbd195
@@ -77,25 +77,25 @@ class Step:
         "Raise a ValueError that names the problem and the fix when these models or settings cannot use this step."
 
     def setup(self, models: dict, data: Data, lrs: dict, optimizer: str, device: torch.device):
-        "Build what training needs (optimizers, a stack …); `models` and `data` are already on `device`. Subclasses call this first."
+        "Build what training needs; `models` and `data` are already on `device`. Subclasses call this first."
         self.models, self.names, self.info = models, list(models), {}
-        self.active = [True] * len(models)   # fit sets a diverged model's flag to False: skip it, never let it touch the others
+        self.active = [True] * len(models)   # False once fit finds it diverged: skip it, never let it touch others
 
     def train(self, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor, need_loss: bool = True) -> torch.Tensor | None:
-        "One optimizer step of every active model on the rows `idx` of `(x, y)`: `(B,)` shared, or `(K, B)`, row k for model k. The `(K,)` training losses when `need_loss`."
+        "One optimizer step of every active model on rows `idx`, `(B,)` or `(K, B)`; `(K,)` losses if `need_loss`."
         raise NotImplementedError
 
     def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        "`(K,)` mean cross-entropy and `(K,)` accuracy of every model on all of `(x, y)`, in eval mode (here: `evaluate` on each model in turn; inactive ones get NaN)."
-        nan = (float('nan'), float('nan'))
+        "`(K,)` mean cross-entropy and `(K,)` accuracy of every model on all of `(x, y)`, in eval mode."
+        nan = (float('nan'), float('nan'))    # here: `evaluate` on each model in turn; an inactive one gets NaN
         res = [evaluate(m, x, y) if on else nan for m, on in zip(self.models.values(), self.active)]
-        return torch.tensor([r[0] for r in res], dtype=torch.float64), torch.tensor([r[1] for r in res], dtype=torch.float64)
+        return tuple(torch.tensor([r[i] for r in res], dtype=torch.float64) for i in (0, 1))
 
     def write_back(self):
         "Make the `nn.Module`s hold the trained state (nothing to do for a step that trains them directly)."
 
 class ReadableStep(Step):
-    "The lab's loop: per model, forward, loss, zero_grad, backward, optimizer step; one model after the other on the same batch."
+    "The lab's loop: per model forward, loss, zero_grad, backward, optimizer step; one model after the other."
     name = 'readable'
 
     def setup(self, models, data, lrs, optimizer, device):
@@ -118,7 +118,7 @@ class ReadableStep(Step):
 
 # %% ../nbs/02_training.ipynb #71a2d8f5
 class FitState:
-    "What a callback of `fit` sees at an evaluation point (after scoring): the models, their histories, where training is."
+    "What a callback of `fit` sees at an evaluation point, after scoring: models, histories, where training is."
     def __init__(self, models: dict, data: Data, histories: dict, axis: str, mark):
         self.models, self.data, self.histories, self.axis, self._mark = models, data, histories, axis, mark
         self.point = self.steps = self.epoch = 0
@@ -138,11 +138,14 @@ def _whole(v) -> bool: return isinstance(v, numbers.Integral) and not isinstance
 def _check_fit(models, data, epochs, max_steps, bs, lr, optimizer, seed, shuffle_seeds, eval_every, check_every,
                callbacks, attrs) -> dict:
     "Every argument check of `fit`, before any work; returns each model's learning rate."
-    if not isinstance(models, dict) or not models: raise ValueError("fit needs at least one model, as a dict {name: model}")
+    if not isinstance(models, dict) or not models:
+        raise ValueError("fit needs at least one model, as a dict {name: model}")
     if bad := [n for n, m in models.items() if not isinstance(m, nn.Module)]:
         raise ValueError(f"models must be torch.nn.Modules; {bad[0]!r} is a {type(models[bad[0]]).__name__}")
-    if (epochs is None) == (max_steps is None): raise ValueError("give either epochs or max_steps (a step budget), not both")
-    for k, v in (('epochs', epochs), ('max_steps', max_steps), ('eval_every', eval_every), ('check_every', check_every)):
+    if (epochs is None) == (max_steps is None):
+        raise ValueError("give either epochs or max_steps (a step budget), not both")
+    counts = (('epochs', epochs), ('max_steps', max_steps), ('eval_every', eval_every), ('check_every', check_every))
+    for k, v in counts:
         if v is not None and (not _whole(v) or v < 1): raise ValueError(f"{k} must be a whole number ≥ 1, got {v!r}")
     if not _whole(bs) or bs < 1: raise ValueError(f"batch size must be a whole number ≥ 1, got {bs!r}")
     if bs > len(data.x_train):
@@ -153,8 +156,9 @@ def _check_fit(models, data, epochs, max_steps, bs, lr, optimizer, seed, shuffle
                          "use a batch of 2 or more")
     if optimizer not in ('adam', 'sgd'): raise ValueError(f"unknown optimizer {optimizer!r}: choose adam or sgd")
     lrs = dict(lr) if isinstance(lr, dict) else {n: lr for n in models}
-    if set(lrs) != set(models): raise ValueError(f"lr dict must name every model exactly: missing {sorted(set(models) - set(lrs))}, "
-                                                 f"unknown {sorted(set(lrs) - set(models))}")
+    if set(lrs) != set(models):
+        raise ValueError(f"lr dict must name every model exactly: missing {sorted(set(models) - set(lrs))}, "
+                         f"unknown {sorted(set(lrs) - set(models))}")
     if bad := {n: v for n, v in lrs.items()
                if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or v < 0}:
         raise ValueError(f"learning rates must be finite numbers ≥ 0, got {bad}")
@@ -164,24 +168,42 @@ def _check_fit(models, data, epochs, max_steps, bs, lr, optimizer, seed, shuffle
             raise ValueError(f"shuffle_seeds must give every model a seed; missing: {missing[:3]}")
         if bad := [n for n in models if not _whole(shuffle_seeds[n])]:
             raise ValueError(f"shuffle seeds must be whole numbers; {bad[0]!r} has {shuffle_seeds[bad[0]]!r}")
-    if attrs is not None and (unknown := set(attrs) - set(models)): raise ValueError(f"attrs names unknown models: {sorted(unknown)}")
-    if bad := [c for c in callbacks if not callable(c)]: raise ValueError(f"callbacks must be callables, got {bad[0]!r}")
+    if attrs is not None and (unknown := set(attrs) - set(models)):
+        raise ValueError(f"attrs names unknown models: {sorted(unknown)}")
+    if bad := [c for c in callbacks if not callable(c)]:
+        raise ValueError(f"callbacks must be callables, got {bad[0]!r}")
     return lrs
 
 def _run_config(models: dict, data: Data, dev, steps_per_epoch: int, **settings) -> dict:
     "A result's `config`: the run's settings, then the device, the data's sizes and each model's config."
     # torch's version and thread count: results differ (in the last digits) between thread counts
     return dict(**settings, device=str(dev), steps_per_epoch=steps_per_epoch, n_train=len(data.x_train),
-                n_valid=0 if data.x_valid is None else len(data.x_valid), n_test=len(data.x_test), n_classes=data.n_classes,
-                models={n: getattr(m, 'config', type(m).__name__) for n, m in models.items()},
+                n_valid=0 if data.x_valid is None else len(data.x_valid), n_test=len(data.x_test),
+                n_classes=data.n_classes, models={n: getattr(m, 'config', type(m).__name__) for n, m in models.items()},
                 torch=torch.__version__, threads=torch.get_num_threads())
 
 # %% ../nbs/02_training.ipynb #93f9bb51
-def fit(models: dict, data: Data, step: Step | None = None, epochs: int | None = None, max_steps: int | None = None,
-        bs: int = 32, lr: float | dict = 0.01, optimizer: str = 'adam', seed: int = 1, shuffle_seeds: dict | None = None,
-        eval_every: int | None = None, eval_first: bool = False, score_train: bool = True, check_every: int = 20,
-        callbacks=(), attrs: dict | None = None, device: str = 'auto', progress: bool = True, kind: str = 'train') -> Result:
-    "Train `models` on `data` with `step` (default `ReadableStep`), each on its own seeded batch order; score every model at each evaluation point; return a `Result`."
+def fit(models: dict,                   # name -> model, trained side by side
+        data: Data,                     # scored on its training set, validation split (if any) and test set
+        step: Step | None = None,       # how the models take one step (default `ReadableStep()`)
+        epochs: int | None = None,      # epochs to train: give this or `max_steps`
+        max_steps: int | None = None,   # a budget of optimizer steps instead of epochs
+        bs: int = 32,                   # batch size (the last incomplete batch of an epoch is dropped)
+        lr: float | dict = 0.01,        # learning rate, or one per model name
+        optimizer: str = 'adam',        # 'adam' or 'sgd'
+        seed: int = 1,                  # the batch order's seed for every model not in `shuffle_seeds`
+        shuffle_seeds: dict | None = None,  # name -> its own batch-order seed
+        eval_every: int | None = None,  # score every this many steps (axis 'step'); default: after each epoch
+        eval_first: bool = False,       # score once before training too (point 0)
+        score_train: bool = True,       # score on the full training set (off for big grids)
+        check_every: int = 20,          # look for a non-finite training loss every this many steps
+        callbacks=(),                   # `cb(state: FitState)` at each evaluation point, after scoring
+        attrs: dict | None = None,      # name -> attributes for its History (arm, setting …)
+        device: str = 'auto',           # 'auto', 'cpu' or 'cuda'
+        progress: bool = True,          # show a progress bar
+        kind: str = 'train'             # the Result's kind
+       ) -> Result:
+    "Train `models` on `data` with `step`, each on its own seeded batch order; score them at each evaluation point."
     step = ReadableStep() if step is None else step
     lrs = _check_fit(models, data, epochs, max_steps, bs, lr, optimizer, seed, shuffle_seeds, eval_every, check_every,
                      callbacks, attrs)
@@ -227,7 +249,7 @@ def fit(models: dict, data: Data, step: Step | None = None, epochs: int | None =
         for cb in callbacks: cb(state)
         bar.set_postfix({nm: f"{h.test_acc[-1]:.3f}" for nm, h in list(hist.items())[:4]})
 
-    def clock(): # training time ends here: wait for the GPU's queued work
+    def clock():   # training time ends here: wait for the GPU's queued work
         if dev.type == 'cuda': torch.cuda.synchronize()
         return time.perf_counter()
 
@@ -241,8 +263,9 @@ def fit(models: dict, data: Data, step: Step | None = None, epochs: int | None =
             for i in range(min(per_epoch, total - done)):
                 # rows of the batch: (B,) when all models share it, else (K, B), each model its own
                 idx = perms[0, i*bs:(i+1)*bs] if len(groups) == 1 else perms[:, i*bs:(i+1)*bs][which]
-                check = done % check_every == 0        # reading a loss waits for the device: not every step
-                losses = step.train(data.x_train, data.y_train, idx, need_loss=check)
+                # reading a loss waits for the device: not every step; once every model diverged, only the clock runs on
+                check = done % check_every == 0 and any(step.active)
+                if any(step.active): losses = step.train(data.x_train, data.y_train, idx, need_loss=check)
                 done += 1
                 if check:
                     for k, v in enumerate(losses.tolist()):
@@ -264,9 +287,18 @@ def fit(models: dict, data: Data, step: Step | None = None, epochs: int | None =
     return Result(kind, data.name, config, hist, axis=axis, points=points, seconds=secs, fallback=data.fallback,
                   source=None if source is None else str(source), label=data.label, extra=state.extra)
 
-def train_models(models: dict, data: Data, epochs: int = 10, bs: int = 32, lr: float | dict = 0.01, seed: int = 1,
-                 optimizer: str = 'adam', device: str = 'auto', progress: bool = True, check_every: int = 20,
-                 **kwargs) -> Result:
-    "The readable entry point, `fit` with `ReadableStep`: every model trains on the same shuffled batches, one after another; all are scored after each epoch."
+def train_models(models: dict,               # name -> model
+                 data: Data,                 # the data to train and score on
+                 epochs: int = 10,           # epochs to train
+                 bs: int = 32,               # batch size
+                 lr: float | dict = 0.01,    # learning rate, or one per model name
+                 seed: int = 1,              # the batch order's seed, shared by all models
+                 optimizer: str = 'adam',    # 'adam' or 'sgd'
+                 device: str = 'auto',       # 'auto', 'cpu' or 'cuda'
+                 progress: bool = True,      # show a progress bar
+                 check_every: int = 20,      # look for a non-finite training loss every this many steps
+                 **kwargs                    # more `fit` arguments: shuffle_seeds, eval_every, callbacks …
+                ) -> Result:
+    "The readable entry point, `fit` with `ReadableStep`: the models train one after another on the same batches."
     return fit(models, data, ReadableStep(), epochs=epochs, bs=bs, lr=lr, seed=seed, optimizer=optimizer, device=device,
                progress=progress, check_every=check_every, **kwargs)
