@@ -349,7 +349,7 @@ def build_grid(arms: dict, lrs, seeds, device='cpu') -> tuple:
     if bad := [a for a, b in arms.items() if isinstance(b, nn.Module) or not callable(b)]:   # a model is callable too
         raise ValueError(f"arm {bad[0]!r} is not a builder: each arm maps a name to a function that returns a new model")
     seeds = list(seeds)
-    if not seeds or not all(isinstance(s, int) for s in seeds) or len(set(seeds)) < len(seeds):
+    if not seeds or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in seeds) or len(set(seeds)) < len(seeds):
         raise ValueError(f"seeds must be distinct integers, got {seeds}")
     rates, dev = _rates(arms, lrs), torch.device(device)
     models, attrs, rngs = {}, {}, {}
@@ -387,6 +387,9 @@ def train_grid(arms: dict, data: Data, lrs, seeds=(1, 2, 3), epochs: int | None 
 
 def grid_values(result, metric: str = 'valid_acc', at: int = -1) -> dict:
     "`{arm: {lr: per-seed values}}` of `metric` (diverged runs at chance), seeds in order: what `stats.best_vs_best` reads."
+    if metric.startswith('valid_') and not any(metric in h.metrics for h in result.histories.values()):
+        raise ValueError(f"this grid has no {metric}: it was trained without a validation split; hold one out of the "
+                         "training set with data.split_valid(...) before train_grid")
     out = {}
     for h in result.histories.values(): out.setdefault(h.attrs['arm'], {}).setdefault(h.attrs['lr'], None)
     return {a: {lr: result.values(metric, at, arm=a, lr=lr) for lr in sorted(rs)} for a, rs in out.items()}
