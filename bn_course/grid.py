@@ -68,8 +68,9 @@ def plan_groups(models: list, device=None, func: bool | None = None) -> list:
         if why := why_alone(m): groups.append(('alone', [i], why))
         elif (key := _stack_key(m)) is None and func is False: groups.append(('alone', [i], "func=False"))
         elif key is None and func is None and cpu and _is_conv(m):
-            # measured (06b_grid): on the CPU a vmapped convolution (one grouped convolution for all models) is slower
-            # than one convolution per model, whose arithmetic already dwarfs the cost of issuing it
+            # measured (06b_grid, one thread): on the CPU a vmapped convolution (one grouped convolution for all models)
+            # is no faster than one convolution per model for LeNet and about 0.7× for the VGG-style CNN: a convolution's
+            # arithmetic already dwarfs the cost of issuing it
             groups.append(('alone', [i], "convolutions on the CPU run faster one model at a time"))
         elif key is not None: stacks.setdefault(key, []).append(i)
         else: funcs.setdefault(structure(m), []).append(i)
