@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_stacked.ipynb #3ff558aa
 from __future__ import annotations
-import functools, math, time, warnings
+import functools, time, warnings
 
 import torch
 import torch.nn.functional as F
