@@ -204,7 +204,7 @@ def _band(ax, xs, result, variant, metric, color):
     scale = 100 if metric.endswith('acc') else 1
     vals = np.array([seed_values(result, variant, x, metric) for x in xs]) * scale     # (grid, seeds)
     m, lo, hi = mean_ci(vals, axis=1)
-    lo, hi = (np.clip(lo, 0, 100), np.clip(hi, 0, 100)) if scale == 100 else (np.maximum(lo, vals.min(1)), hi)
+    lo, hi = (np.clip(lo, 0, 100), np.clip(hi, 0, 100)) if scale == 100 else (np.maximum(lo, 1e-3), hi)  # loss > 0: log axis
     ax.plot(xs, m, 'o-', color=color, ms=4, label=f'{variant} (mean)')
     ax.fill_between(xs, lo, hi, color=color, alpha=.18, lw=0)
     for x, row in zip(xs, vals): ax.plot([x] * len(row), row, '.', color=color, ms=3, alpha=.5)
