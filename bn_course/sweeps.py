@@ -171,9 +171,9 @@ def effects_table(result: Result, pairs=None, metric: str = 'test_acc') -> str:
 
 def _subtitle(result):
     c, kind = result.config, result.config['sweep']
-    fixed = {'lr': f"batch {c['batch_size']}, {c['epochs']} epoch{'s' * (c['epochs'] > 1)}",
-             'batch_size': f"lr {c['lr']:g}, {c['steps']} steps each",
-             'placement': f"batch {c['batch_size']}, lr {c['lr']:g}, {c['epochs']} epochs"}[kind]
+    fixed = (f"batch {c['batch_size']}, {c['epochs']} epoch{'s' * (c['epochs'] > 1)}" if kind == 'lr' else
+             f"lr {c['lr']:g}, {c['steps']} steps each" if kind == 'batch_size' else
+             f"batch {c['batch_size']}, lr {c['lr']:g}, {c['epochs']} epochs")
     return f"{result.label}: {c['optimizer']}, {fixed}, {len(c['seeds'])} seeds"
 
 def _columns(result):
@@ -244,7 +244,8 @@ def _plot_grid(result, axes):
         offs = (j - (len(pairs) - 1) / 2) * 0.06 * len(pairs)             # side by side on the log axis
         ok = [(x * (10 if kind == 'lr' else 2) ** offs, e) for x in xs if (e := sweep_effect(result, a, b, x))]
         if not ok: continue
-        ax.errorbar([x for x, _ in ok], [e.delta for _, e in ok], [[e.delta - e.lo for _, e in ok], [e.hi - e.delta for _, e in ok]],
+        lo, hi = [e.delta - max(e.lo, -100) for _, e in ok], [min(e.hi, 100) - e.delta for _, e in ok]   # in ±100 points
+        ax.errorbar([x for x, _ in ok], [e.delta for _, e in ok], [lo, hi],
                     fmt='o', color=VARIANT_COLORS.get(a, f'C{j}'), capsize=3, label=f'{a} − {b}')
     ax.axhline(0, color='k', lw=1)
     shared = ' (both at the same rate)' if kind == 'lr' else ''
@@ -268,8 +269,9 @@ def _plot_placement(result, axes):
         finals.append(curves[:, -1])
         st = setting_stats(result, p, None)
         ax2.plot([i] * len(finals[-1]), finals[-1], 'o', color=c, alpha=.7, label=f"{p}: one seed")
-        ax2.errorbar([i + .12], [st['mean'] * 100], [[(st['mean'] - st['lo']) * 100], [(st['hi'] - st['mean']) * 100]],
-                     fmt='s', color='k', capsize=4, label='mean and 95% CI' if i == 0 else None)
+        m, lo, hi = st['mean'] * 100, max(st['lo'] * 100, 0), min(st['hi'] * 100, 100)   # an accuracy stays in 0–100%
+        ax2.errorbar([i + .12], [m], [[m - lo], [hi - m]], fmt='s', color='k', capsize=4,
+                     label='mean and 95% CI' if i == 0 else None)
         if st['n_diverged']:                                              # at the top of the axes, with the count
             ax2.plot([i], [0.95], 'x', color=c, ms=10, mew=2, transform=ax2.get_xaxis_transform(),
                      label=f"{p}: diverged seeds (at chance)")
