@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_sweeps.ipynb #fcbbd328
 from __future__ import annotations
-import math, numbers, warnings
+import math, numbers
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +14,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .data import Data
 from .models import MLP
-from .runs import Result, History
+from .runs import Result
 from .grid import train_grid
 from .stats import mean_ci, paired, Effect
 from .plots import COLORS, save_result
