@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #8710567d
 from __future__ import annotations
-import contextlib, gzip, io, os, struct, sys, warnings
+import contextlib, gzip, io, numbers, os, struct, sys, warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -118,11 +118,14 @@ class Data:
     y_test: torch.Tensor
     image_shape: tuple = (28, 28)
     fallback: str | None = None    # why this dataset stands in for the one asked for
+    x_valid: torch.Tensor | None = None   # the validation split, held out from the training set (`split_valid`)
+    y_valid: torch.Tensor | None = None
 
     @property
     def n_features(self): return self.x_train.shape[1]
     @property
-    def n_classes(self): return int(max(self.y_train.max(), self.y_test.max())) + 1
+    def n_classes(self):
+        return int(max(y.max() for y in (self.y_train, self.y_valid, self.y_test) if y is not None)) + 1
     @property
     def classes(self) -> list:
         "Class names, in label order: Fashion-MNIST's garments, else the digits."
@@ -133,12 +136,37 @@ class Data:
         return dataset_label(self.name, self.fallback)
 
     def __repr__(self):
-        return (f"Data({self.label}: {len(self.x_train)} train / {len(self.x_test)} test images, "
+        valid = '' if self.x_valid is None else f" / {len(self.x_valid)} valid"
+        return (f"Data({self.label}: {len(self.x_train)} train{valid} / {len(self.x_test)} test images, "
                 f"{'×'.join(map(str, self.image_shape))} pixels, device {self.x_train.device})")
 
     def to(self, device):
         "The same data on `device`."
-        return replace(self, **{k: getattr(self, k).to(device) for k in ('x_train', 'y_train', 'x_test', 'y_test')})
+        names = ('x_train', 'y_train', 'x_valid', 'y_valid', 'x_test', 'y_test')
+        return replace(self, **{k: getattr(self, k).to(device) for k in names if getattr(self, k) is not None})
+
+    def split_valid(self,
+                    n_valid: int | float,   # images to hold out: a count, or a fraction of the training set
+                    seed: int = 0           # picks which images (the same seed, the same images)
+                   ) -> Data:
+        "A copy whose training set lost `n_valid` images to a validation split (`x_valid`, `y_valid`)."
+        n = len(self.x_train)
+        if self.x_valid is not None:
+            raise ValueError(f"{self.label} already has a validation split of {len(self.x_valid)} images; split "
+                             "the data it came from instead")
+        if isinstance(n_valid, bool) or not isinstance(n_valid, numbers.Real):
+            raise TypeError(f"n_valid is a number of images or a fraction of the training set, got {n_valid!r}")
+        if not isinstance(n_valid, numbers.Integral):
+            if not 0 < n_valid < 1: raise ValueError(f"a fraction n_valid must be between 0 and 1, got {n_valid}")
+            n_valid = round(n * n_valid)
+        if not 1 <= n_valid < n:
+            raise ValueError(f"n_valid = {n_valid} images: the validation split needs at least 1 of the {n} training "
+                             "images and must leave at least 1 to train on")
+        perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+        valid, keep = perm[:n_valid].sort().values, perm[n_valid:].sort().values   # both keep the training set's order
+        valid, keep = valid.to(self.x_train.device), keep.to(self.x_train.device)
+        return replace(self, x_train=self.x_train[keep], y_train=self.y_train[keep],
+                       x_valid=self.x_train[valid], y_valid=self.y_train[valid])
 
     def n_batches(self, bs: int, drop_last: bool = True) -> int:
         n = len(self.x_train)

@@ -8,8 +8,8 @@ import contextlib, errno, fcntl, hashlib, json, os, shutil, tempfile, time, uuid
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['MANIFEST', 'RUN_FILES', 'atomic_write_bytes', 'RunFolderError', 'check_out_dir', 'RunLocked', 'RunFolder',
-           'read_manifest']
+__all__ = ['MANIFEST', 'RUN_FILES', 'SCHEMA', 'SPLITS', 'KINDS', 'atomic_write_bytes', 'RunFolderError', 'check_out_dir',
+           'RunLocked', 'RunFolder', 'read_manifest', 'ResultSchemaError', 'save_json', 'History', 'Result']
 
 # %% ../nbs/08_runs.ipynb #1530ec84
 def _umask() -> int:
@@ -144,3 +144,245 @@ def read_manifest(out) -> dict:
     bad = [n for n, h in m['files'].items() if not (out/n).is_file() or _sha256(out/n) != h]
     if bad: raise RunFolderError(f"{out}: {', '.join(bad)} missing or changed since run {m['run_id']} wrote them; run it again")
     return m
+
+# %% ../nbs/08_runs.ipynb #648b3e4e
+import math
+from dataclasses import dataclass, field
+
+# %% ../nbs/08_runs.ipynb #81531407
+SCHEMA = 2                                   # the version of metrics.json this bn_course writes
+SPLITS = ('train', 'valid', 'test')          # training set, validation split (held out from it), test set
+KINDS = ('train', 'compare', 'seeds', 'sweep', 'fig1', 'ddp', 'grid')   # what produced a Result
+
+class ResultSchemaError(ValueError):
+    "A result file this bn_course cannot read; the message names the fix."
+
+def _nan_to_none(o):
+    "JSON has no NaN: store it as null."
+    if isinstance(o, float) and not math.isfinite(o): return None
+    if isinstance(o, dict): return {k: _nan_to_none(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)): return [_nan_to_none(v) for v in o]
+    return o
+
+def _none_to_nan(o):
+    "Back from JSON: null becomes NaN, inside lists too."
+    if o is None: return float('nan')
+    if isinstance(o, list): return [_none_to_nan(v) for v in o]
+    return o
+
+def save_json(obj, path):
+    "Write `obj` as JSON atomically (temp file + rename); NaN/Inf become null."
+    text = json.dumps(_nan_to_none(obj), indent=2, allow_nan=False, ensure_ascii=False)
+    atomic_write_bytes(Path(path), (text + '\n').encode())
+
+
+# %% ../nbs/08_runs.ipynb #8770eb70
+@dataclass
+class History:
+    "One model's record in a `Result`: what it is (`attrs`), its metrics at each evaluation point, whether it diverged."
+    attrs: dict = field(default_factory=dict)     # arm, seed, lr, setting …: what `Result.select` and `values` match on
+    metrics: dict = field(default_factory=dict)   # metric name -> one value per evaluation point (NaN once diverged)
+    diverged: bool = False
+    diverged_at: int | None = None                # training steps taken when the divergence was found
+
+    def __getattr__(self, name):
+        "Every metric reads as an attribute: `h.test_acc` is `h.metrics['test_acc']`."
+        metrics = self.__dict__.get('metrics')
+        if metrics is not None and name in metrics: return metrics[name]
+        raise AttributeError(f"History has no attribute or metric {name!r}"
+                             + (f"; its metrics: {', '.join(metrics)}" if metrics else ''))
+
+    def append(self, **values):
+        "Add one evaluation point's values, e.g. `h.append(test_loss=0.3, test_acc=0.9)`."
+        for k, v in values.items(): self.metrics.setdefault(k, []).append(v)
+
+
+# %% ../nbs/08_runs.ipynb #8cc9375a
+def _metric_label(m: str) -> str: return m.replace('_acc', ' acc').replace('_loss', ' loss')
+
+@dataclass
+class Result:
+    "The one result of every run kind (compare, seeds, sweep, fig1, ddp, grid): per-model histories, run settings."
+    kind: str                                      # one of KINDS
+    dataset: str                                   # a name from bn_course.data.DATASETS
+    config: dict                                   # settings, device, torch version, threads, sizes, n_classes, step …
+    histories: dict                                # model name -> History
+    axis: str = 'epoch'                            # the evaluation points count 'epoch's or training 'step's
+    points: list = field(default_factory=list)     # evaluation points on that axis (0 = before any training)
+    seconds: list = field(default_factory=list)    # training seconds since the previous point (evaluation excluded)
+    fallback: str | None = None                    # why the dataset stands in for the one asked for
+    source: str | None = None                      # where the data was read from
+    label: str = ''                                # the dataset's name as results show it (`Data.label`)
+    effects: list = field(default_factory=list)    # paired effects worked out from the histories (dicts)
+    extra: dict = field(default_factory=dict)      # what only this kind of run records
+    run_id: str | None = None                      # the run folder's id, when the run wrote one
+    schema: int = SCHEMA
+
+    def __post_init__(self):
+        if self.axis not in ('epoch', 'step'): raise ValueError(f"axis is 'epoch' or 'step', got {self.axis!r}")
+
+    @property
+    def n_classes(self) -> int: return self.config['n_classes']
+    @property
+    def train_seconds(self) -> float:
+        "Training time of the whole run, evaluation excluded."
+        return float(sum(self.seconds))
+    @property
+    def metrics(self) -> list:
+        "The metric names the histories hold, in order."
+        return list(dict.fromkeys(k for h in self.histories.values() for k in h.metrics))
+
+    def to_dict(self) -> dict:
+        models = {n: {'attrs': h.attrs, 'diverged': h.diverged, 'diverged_at': h.diverged_at, 'metrics': h.metrics}
+                  for n, h in self.histories.items()}
+        return {'schema': SCHEMA, 'kind': self.kind, 'dataset': self.dataset, 'label': self.label,
+                'fallback': self.fallback, 'source': self.source, 'run_id': self.run_id, 'config': self.config,
+                'axis': self.axis, 'points': list(self.points), 'seconds': list(self.seconds), 'models': models,
+                'effects': self.effects, 'extra': self.extra}
+
+    def save(self, path):
+        "Write the result as JSON atomically (NaN as null)."
+        save_json(self.to_dict(), path)
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = 'the result') -> Result:
+        "A `Result` from `to_dict`'s shape, or from the schema-1 files older bn_course versions wrote (see `load`)."
+        if not isinstance(d, dict):
+            raise ResultSchemaError(f"{where} is not a bn_course result (a JSON object was expected)")
+        schema = d.get('schema', 1)
+        if isinstance(schema, bool) or not isinstance(schema, int) or schema < 1:
+            raise ResultSchemaError(f"{where} has an unknown schema {schema!r}: it was not written by bn_course; "
+                                    "run the command that makes it again")
+        if schema > SCHEMA:
+            raise ResultSchemaError(f"{where} has schema {schema}, newer than this bn_course reads (up to {SCHEMA}); "
+                                    "upgrade bn_course (pip install -U bn_course) to read it")
+        if schema == 1: d = _from_schema1(d, where)
+        hs = {n: History(dict(m.get('attrs') or {}), {k: _none_to_nan(v) for k, v in m['metrics'].items()},
+                         bool(m['diverged']), m.get('diverged_at')) for n, m in d['models'].items()}
+        keep = ('axis', 'points', 'seconds', 'fallback', 'source', 'label', 'effects', 'extra', 'run_id')
+        return cls(d['kind'], d['dataset'], d['config'], hs, **{k: d[k] for k in keep if d.get(k) is not None})
+
+    @classmethod
+    def load(cls, path) -> Result:
+        "Read a result file: schema 2, or a schema-1 compare, `compare --seeds` or fig1 file (`valid_*` → `test_*`)."
+        path = Path(path)
+        try: d = json.loads(path.read_text(encoding='utf-8'))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ResultSchemaError(f"{path} is not a JSON result file ({e}); run the command that writes it again"
+                                    ) from None
+        return cls.from_dict(d, str(path))
+
+    def select(self, **attrs) -> dict:
+        "The histories whose attributes match every `attrs` item, by name: `r.select(arm='bn', lr=0.01)`."
+        def match(h): return all(k in h.attrs and h.attrs[k] == v for k, v in attrs.items())
+        return {n: h for n, h in self.histories.items() if match(h)}
+
+    def chance(self, metric: str) -> float:
+        "What guessing scores on `metric`: accuracy 1/C, loss ln C (C classes)."
+        if metric.endswith('_acc'): return 1 / self.n_classes
+        if metric.endswith('_loss'): return math.log(self.n_classes)
+        raise ValueError(f"chance is defined for *_acc and *_loss metrics, not {metric!r}")
+
+    def _picked(self, select: dict) -> dict:
+        "The selected histories in seed order; an error naming the fix when the seeds do not tell them apart."
+        hs = self.select(**select)
+        if not hs:
+            known = sorted({f"{k}={v!r}" for h in self.histories.values() for k, v in h.attrs.items()})
+            raise ValueError(f"no run matches {select or 'the selection'}; the runs' attributes: "
+                             f"{', '.join(known[:12])}")
+        seeds = [h.attrs.get('seed') for h in hs.values()]
+        if None in seeds:
+            raise ValueError(f"runs {[n for n, h in hs.items() if 'seed' not in h.attrs][:3]} have no 'seed' attribute")
+        if len(set(seeds)) < len(seeds):
+            differ = sorted({k for h in hs.values() for k, v in h.attrs.items()
+                             if k != 'seed' and any(g.attrs.get(k) != v for g in hs.values())})
+            raise ValueError(f"{len(hs)} runs match {select or 'the selection'} but their seeds repeat; select on "
+                             f"{', '.join(differ) or 'more attributes'} as well")
+        return dict(sorted(hs.items(), key=lambda kv: kv[1].attrs['seed']))
+
+    def seeds(self, **select) -> list:
+        "The seeds of the selected runs, in the order `values` returns them."
+        return [h.attrs['seed'] for h in self._picked(select).values()]
+
+    def curves(self, metric: str, **select):
+        "`metric` at every evaluation point, `(runs, points)`, runs in seed order; a diverged run scores at chance."
+        import numpy as np   # here: the run folder code never needs numpy
+        rows = []
+        for n, h in self._picked(select).items():
+            if metric not in h.metrics:
+                raise ValueError(f"run {n!r} has no metric {metric!r}; it has {', '.join(h.metrics)}")
+            row = np.array([np.nan if v is None else v for v in h.metrics[metric]], dtype=float)
+            if h.diverged: row[~np.isfinite(row)] = self.chance(metric)   # the course's one rule: diverged = chance
+            rows.append(row)
+        return np.stack(rows)
+
+    def values(self, metric: str, at: int = -1, **select):
+        "`metric` at evaluation point index `at`, one value per selected run in seed order; a diverged run at chance."
+        curves = self.curves(metric, **select)
+        if not -curves.shape[1] <= at < curves.shape[1]:
+            raise IndexError(f"evaluation point index {at} is out of range: {curves.shape[1]} points")
+        return curves[:, at]
+
+    def index(self, point) -> int:
+        "The index of evaluation point `point` (an epoch or a step count), for `values(at=…)`."
+        try: return self.points.index(point)
+        except ValueError: pass
+        raise ValueError(f"{point} is not an evaluation point; the points are {self.points}")
+
+    def summary(self, max_rows: int = 20) -> str:
+        "A short text table: every model's metrics at the last evaluation point, and the training time."
+        c, fmt = self.config, (lambda v, spec: '—' if v is None or not math.isfinite(v) else format(v, spec))
+        sizes = ' / '.join(f"{c[f'n_{s}']} {s}" for s in SPLITS if c.get(f'n_{s}'))
+        at = f"{self.axis} {self.points[-1]}" if self.points else 'no evaluation point'
+        lr = c.get('lr')
+        lr = 'per model' if isinstance(lr, dict) else lr
+        lines = [f"dataset: {self.label or self.dataset}, {sizes} images; batch {c.get('batch_size', '—')}, "
+                 f"{c.get('optimizer', '—')} lr {lr}; {self.kind} run, values at {at}"]
+        cols = [m for m in self.metrics if m.split('_')[0] in SPLITS and m.endswith(('_loss', '_acc'))]
+        width = max([8, *(len(n) + 2 for n in self.histories)])
+        lines.append(f"{'model':<{width}}" + ''.join(f"{_metric_label(m):>12}" for m in cols) + '  status')
+        for i, (n, h) in enumerate(self.histories.items()):
+            if i == max_rows: lines.append(f"… and {len(self.histories) - max_rows} more models"); break
+            vals = [h.metrics[m][-1] if h.metrics.get(m) else None for m in cols]
+            status = f"diverged (found at step {h.diverged_at})" if h.diverged and h.diverged_at is not None else \
+                     'diverged' if h.diverged else 'ok'
+            lines.append(f"{n:<{width}}" + ''.join(f"{fmt(v, '.2%' if m.endswith('_acc') else '.4f'):>12}"
+                                                   for m, v in zip(cols, vals)) + f"  {status}")
+        if self.seconds: lines.append(f"training time (all models, evaluation excluded): {self.train_seconds:.1f} s"
+                                      + (f", {self.train_seconds / len(self.seconds):.2f} s per {self.axis}"
+                                         if self.axis == 'epoch' else ''))
+        return '\n'.join(lines)
+
+# %% ../nbs/08_runs.ipynb #af930253
+_OLD_METRICS = {'train_loss': 'train_loss', 'train_acc': 'train_acc',     # schema 1's names: valid_* was the test set
+                'valid_loss': 'test_loss', 'valid_acc': 'test_acc'}
+
+def _from_schema1(d: dict, where: str) -> dict:
+    "A schema-1 file (written before results had a schema) in schema 2's shape; its `valid_*` meant the test set."
+    refuse = (f"{where} is an old (schema 1) {{}} result, which this bn_course cannot read; run the command that "
+              f"wrote it again to write schema {SCHEMA}")
+    if 'settings' in d and 'grid' in d: raise ResultSchemaError(refuse.format('sweep'))
+    models, cfg = d.get('models'), dict(d.get('config') or {})
+    if not isinstance(models, dict) or 'dataset' not in d: raise ResultSchemaError(refuse.format('bn_course'))
+    cfg.setdefault('n_classes', 10)                # every schema-1 run trained on a dataset of 10 classes
+    out = dict(dataset=d['dataset'], fallback=d.get('fallback'), label=d.get('label'), config=cfg,
+               run_id=d.get('run_id'), extra={'converted_from_schema': 1})
+    first = next(iter(models.values()), {})
+    if 'steps' in d and 'percentiles' in first:    # fig1.json: test accuracy and sigmoid-input percentiles at steps
+        return dict(out, kind='fig1', axis='step', points=d['steps'], models={
+            n: {'attrs': {'arm': n, 'seed': cfg.get('seed'), 'median_spread': m.get('median_spread')},
+                'diverged': m['diverged'], 'diverged_at': m.get('diverged_at'),
+                'metrics': {'test_acc': m['test_acc'], 'percentiles': m['percentiles']}} for n, m in models.items()})
+    if not all(k in first for k in _OLD_METRICS): raise ResultSchemaError(refuse.format('bn_course'))
+    if 'seeds' in d:                               # compare --seeds: per arm, one list per seed
+        runs = {f'{n}/{s}': {'attrs': {'arm': n, 'seed': s}, 'diverged': m['diverged'][i],
+                             'metrics': {new: m[old][i] for old, new in _OLD_METRICS.items()}}
+                for n, m in models.items() for i, s in enumerate(d['seeds'])}
+        effects = [dict(d['effect'], metric=_OLD_METRICS.get(d['effect'].get('metric'), d['effect'].get('metric')))] \
+                  if d.get('effect') else []
+        n_points = len(first['valid_acc'][0]) if first['valid_acc'] else 0
+        return dict(out, kind='seeds', points=list(range(1, n_points + 1)), seconds=d.get('epoch_seconds'), models=runs,
+                    effects=effects)
+    return dict(out, kind='compare', points=list(range(1, len(first['valid_acc']) + 1)), seconds=d.get('epoch_seconds'),
+                models={n: {'attrs': {'arm': n, 'seed': cfg.get('seed')}, 'diverged': m['diverged'],
+                            'metrics': {new: m[old] for old, new in _OLD_METRICS.items()}} for n, m in models.items()})

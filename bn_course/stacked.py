@@ -4,19 +4,19 @@
 
 # %% ../nbs/06_stacked.ipynb #3ff558aa
 from __future__ import annotations
-import functools, math, sys, time, warnings
+import functools, math, time, warnings
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
 from .data import Data
 from .models import MLP, ACTIVATIONS
-from .training import Comparison, History, resolve_device, score_epoch, _check_run, _run_config
+from .runs import Result
+from .training import Step, fit
 
 # %% auto #0
-__all__ = ['can_stack', 'StackedMLP', 'StackedOptimizer', 'train_stacked']
+__all__ = ['can_stack', 'StackedMLP', 'StackedOptimizer', 'StackedStep', 'train_stacked']
 
 # %% ../nbs/06_stacked.ipynb #b9c5f30c
 def can_stack(models) -> str | None:
@@ -242,16 +242,19 @@ def _no_compile(opt: StackedOptimizer, fused: bool, e: Exception):
     opt.fused = fused
     why = next(iter(str(e).strip().splitlines()), '')
     if type(e).__name__ == 'FailOnRecompileLimitHit':
-        why = "this process has compiled the step for too many other settings already (torch._dynamo.config.recompile_limit)"
-    warnings.warn(f"torch.compile failed ({type(e).__name__}: {why}); training without it: same math, slower", stacklevel=4)
+        why = ("this process has compiled the step for too many other settings already "
+               "(torch._dynamo.config.recompile_limit)")
+    warnings.warn(f"torch.compile failed ({type(e).__name__}: {why}); training without it: same math, slower",
+                  stacklevel=5)
 
 def _try_compiled(sm: StackedMLP, opt: StackedOptimizer, *args):
     "The compiled step's first call, which compiles it: the losses, or None (with a warning) when compiling fails."
     import torch._dynamo
     exc, cfg = torch._dynamo.exc, torch._dynamo.config
-    fused, opt.fused = opt.fused, False  # the compiler fuses Adam's tensor operations itself; it cannot trace torch's fused kernel
+    # the compiler fuses Adam's tensor operations itself; it cannot trace torch's fused kernel
+    fused, opt.fused = opt.fused, False
     try: step = _compiled_step()
-    except RuntimeError as e: return _no_compile(opt, fused, e)  # torch.compile unsupported here (e.g. a Python too new for it)
+    except RuntimeError as e: return _no_compile(opt, fused, e)  # unsupported here (e.g. a Python too new for it)
     # past cfg.recompile_limit graphs of one function, dynamo would run it uncompiled in silence: make that an error
     strict = {k: True for k in ('fail_on_recompile_limit_hit', 'fail_on_cache_limit_hit') if hasattr(cfg, k)}
     try:
@@ -259,56 +262,82 @@ def _try_compiled(sm: StackedMLP, opt: StackedOptimizer, *args):
     except (exc.TorchDynamoException, getattr(exc, 'FailOnRecompileLimitHit', exc.TorchDynamoException)) as e:
         return _no_compile(opt, fused, e)  # no C++ compiler, a graph break, ...: raised before any of the step ran
 
-def train_stacked(models: dict, data: Data, epochs: int = 10, bs: int = 32, lr: float = 0.01, seed: int = 1,
-                  optimizer: str = 'adam', device: str = 'auto', progress: bool = True, shuffle_seeds: dict | None = None,
-                  check_every: int = 20, compile: bool = False) -> Comparison:
-    "Like `train_models`, but all models train as one `StackedMLP`; `shuffle_seeds` gives each model its own batch order."
-    _check_run('train_stacked', models, epochs)
-    if isinstance(lr, dict): raise ValueError("train_stacked needs one learning rate for all models; use train_models for several")
-    if bs < 2 and any(m.config['norm'] == 'batch' for m in models.values()):
-        raise ValueError(f"batch size {bs}: BatchNorm expects more than 1 value per channel when training; use a batch of 2 or more")
-    names, dev = list(models), resolve_device(device)
-    data = data.to(dev)
-    for m in models.values(): m.to(dev)  # write_back and evaluation use the models themselves
-    sm = StackedMLP([models[n] for n in names])
-    opt = StackedOptimizer(sm.parameters(), lr, optimizer)
-    seeds = [shuffle_seeds[n] if shuffle_seeds else seed for n in names]
-    groups = sorted(set(seeds))                            # one batch order per distinct seed
-    gens = {s: torch.Generator().manual_seed(s) for s in groups}
-    which = torch.tensor([groups.index(s) for s in seeds], device=dev)
-    K, n, n_batches = len(names), len(data.x_train), data.n_batches(bs)
-    if n_batches == 0: raise ValueError(f"batch size {bs} is larger than the {n} training images of {data.label}")
-    eye = torch.eye(sm.sizes[-1], device=dev)
-    step, compiled, compile_secs = _train_step, False, None
-    corrected = compile and optimizer == 'adam'  # the compiled Adam takes its corrections from outside (StackedOptimizer)
-    hist, secs = {nm: History() for nm in names}, []
-    bar = tqdm(range(epochs), desc=f'training {K} models on {data.label}', disable=not progress, file=sys.stderr, leave=False)
-    for epoch in bar:
-        t0 = time.perf_counter()
-        perms = torch.stack([torch.randperm(n, generator=gens[s]) for s in groups]).to(dev)
-        if corrected: corr = opt.corrections(n_batches)
+class StackedStep(Step):
+    "All models as one `StackedMLP` (hand-written backward) and one `StackedOptimizer`: the fast path for MLPs."
+    name = 'stacked'
+    def __init__(self, compile: bool = False): self.compile = compile   # torch.compile the step (see below)
+
+    def check(self, models, bs, lrs, optimizer):
+        if why := can_stack(list(models.values())):
+            raise ValueError(f"cannot stack these models: {why}; train them with train_models (the readable step)")
+        if len(set(lrs.values())) > 1:
+            raise ValueError("the stacked step trains all models with one learning rate; use train_models (or the grid "
+                             "engine) for several")
+
+    def setup(self, models, data, lrs, optimizer, device):
+        super().setup(models, data, lrs, optimizer, device)
+        self.sm = StackedMLP(list(models.values()))
+        self.opt = StackedOptimizer(self.sm.parameters(), next(iter(lrs.values())), optimizer)
+        self.eye = torch.eye(self.sm.sizes[-1], device=device)
+        self.step, self.compiled = _train_step, False
+        self.corrected = self.compile and optimizer == 'adam'  # the compiled Adam takes its corrections from outside
+        self.corr, self.i_corr = None, 0
+        if self.compile: self.info = dict(compiled=False, compile_seconds=None)
+
+    def _correction(self):
+        "The next step's row of Adam's corrections, worked out 256 steps at a time (`StackedOptimizer.corrections`)."
+        if self.corr is None or self.i_corr == len(self.corr): self.corr, self.i_corr = self.opt.corrections(256), 0
+        self.i_corr += 1
+        return self.corr[self.i_corr - 1]
+
+    def train(self, x, y, idx, need_loss=True):
         with torch.no_grad():  # the backward pass is written by hand: autograd would only record what nobody reads
-            for i in range(n_batches):
-                # rows of the batch: (B,) when all models share it, else (K, B), each model its own
-                idx = perms[0, i*bs:(i+1)*bs] if len(groups) == 1 else perms[:, i*bs:(i+1)*bs][which]
-                check, args = i % check_every == 0, (sm, opt, data.x_train, data.y_train, eye, idx)
-                if corrected: args += (corr[i],)
-                if compile and compile_secs is None:   # the first call compiles: seconds, cached on disk for later runs
-                    t1 = time.perf_counter()
-                    losses = _try_compiled(*args)
-                    compile_secs, compiled = time.perf_counter() - t1, losses is not None
-                    if compiled: step = _compiled_step()
-                    else: losses = step(*args, need_loss=check)
-                else: losses = step(*args, need_loss=check or compiled)  # compiled: always the loss, one graph
-                if check:
-                    for nm, v in zip(names, losses.tolist()):
-                        if not math.isfinite(v): hist[nm].diverged = True
-        sm.steps += n_batches
-        if dev.type == 'cuda': torch.cuda.synchronize()
-        secs.append(time.perf_counter() - t0)
-        sm.write_back([models[nm] for nm in names])
-        score_epoch(models, hist, data)
-        bar.set_postfix({nm: f"{h.valid_acc[-1]:.3f}" for nm, h in list(hist.items())[:4]})
-    config = _run_config(models, data, dev, n_batches, epochs=epochs, batch_size=bs, lr=lr, optimizer=optimizer, seed=seed)
-    if compile: config.update(compiled=compiled, compile_seconds=compile_secs)
-    return Comparison(data.name, data.fallback, config, secs, hist)
+            args = (self.sm, self.opt, x, y, self.eye, idx) + ((self._correction(),) if self.corrected else ())
+            if self.compile and self.info['compile_seconds'] is None:   # the first call compiles (cached on disk)
+                t = time.perf_counter()
+                losses = _try_compiled(*args)
+                self.info.update(compile_seconds=time.perf_counter() - t, compiled=losses is not None)
+                if losses is not None: self.step, self.compiled = _compiled_step(), True
+                else: losses = self.step(*args, need_loss=need_loss)
+            else: losses = self.step(*args, need_loss=need_loss or self.compiled)  # compiled: one graph, with the loss
+        self.sm.steps += 1
+        return losses
+
+    @torch.no_grad()
+    def evaluate(self, x, y):
+        "Every model at once through the stack in eval mode (running statistics), a few million activations at a time."
+        K, C = self.sm.K, self.sm.sizes[-1]
+        chunk = max(1, (1 << 22) // (K * max(self.sm.sizes[1:])))
+        loss = torch.zeros(K, dtype=torch.float64, device=x.device)
+        correct = torch.zeros(K, dtype=torch.long, device=x.device)
+        self.sm.eval()
+        try:
+            for i in range(0, len(x), chunk):
+                logits, yb = self.sm(x[i:i+chunk]), y[i:i+chunk]                       # (K, b, C)
+                logp = torch.log_softmax(logits, -1)
+                loss -= logp.gather(2, yb.expand(K, -1).unsqueeze(2)).sum((1, 2)).double()
+                correct += (logits.argmax(2) == yb).sum(1)
+        finally: self.sm.train()
+        return loss / len(x), correct.double() / len(x)
+
+    def write_back(self): self.sm.write_back(list(self.models.values()))
+
+def train_stacked(models: dict,                     # name -> bn_course MLP, all of one shape (`can_stack`)
+                  data: Data,                       # the data to train and score on
+                  epochs: int = 10,                 # epochs to train
+                  bs: int = 32,                     # batch size
+                  lr: float = 0.01,                 # one learning rate for all models
+                  seed: int = 1,                    # the batch order's seed for models not in `shuffle_seeds`
+                  optimizer: str = 'adam',          # 'adam' or 'sgd'
+                  device: str = 'auto',             # 'auto', 'cpu' or 'cuda'
+                  progress: bool = True,            # show a progress bar
+                  shuffle_seeds: dict | None = None,  # name -> its own batch-order seed
+                  check_every: int = 20,            # look for a non-finite training loss every this many steps
+                  compile: bool = False,            # torch.compile the step
+                  **kwargs                          # more `fit` arguments: eval_every, callbacks, attrs …
+                 ) -> Result:
+    "`fit` with `StackedStep`: like `train_models`, but all models train as one `StackedMLP`."
+    if isinstance(lr, dict):
+        raise ValueError("train_stacked needs one learning rate for all models; use train_models for several")
+    return fit(models, data, StackedStep(compile), epochs=epochs, bs=bs, lr=lr, seed=seed, optimizer=optimizer,
+               device=device, progress=progress, shuffle_seeds=shuffle_seeds, check_every=check_every, **kwargs)

@@ -195,9 +195,9 @@ def main():
     def mean(dicts): return {n: sum(d[n] for d in dicts) / len(dicts) for n in dicts[0]}
     evals, compile_secs, not_compiled = [], {}, set()
 
-    def timed(label, result: dict):
-        "Seconds per epoch; a compiled run's one-time compile is taken out and kept apart (printed on its own line)."
-        secs, c = list(result['epoch_seconds']), result['config']
+    def timed(label, result):
+        "Seconds per epoch of a `Result`; a compiled run's one-time compile is taken out and kept apart (printed on its own line)."
+        secs, c = list(result.seconds), result.config
         if c.get('compiled') is False: not_compiled.add(label)  # it fell back to the uncompiled step
         if c.get('compiled'): compile_secs.setdefault(label, []).append(c['compile_seconds']); secs[0] -= c['compile_seconds']
         return secs
@@ -214,14 +214,14 @@ def main():
         "The lab's pair for one seed, as `bn-course compare` trains it (fast=True) or one model at a time."
         def run(label, s):
             comp, _ = run_comparison(data, seed=s, **kw, **opts)
-            return timed(label, comp.to_dict()), {n: h.valid_acc[-1] for n, h in comp.histories.items()}
+            return timed(label, comp), {n: h.test_acc[-1] for n, h in comp.histories.items()}
         return run
 
     def five_seeds(**opts):
         "Seeds 1-5 x (BN, plain) in one stack, each seed with its own initialization and batch order (compare --seeds 5)."
         def run(label, s):  # s only counts repetitions: the stack always holds seeds 1-5
             res, _ = run_seeds(data, n_seeds=5, seed=1, **kw, **opts)
-            return timed(label, res), {n: statistics.mean(r[-1] for r in m['valid_acc']) for n, m in res['models'].items()}
+            return timed(label, res), {n: float(res.values('test_acc', arm=n).mean()) for n in ('bn', 'plain')}
         return run
 
     def autograd_stack(label, s): return autograd_stack_epochs(data, args.epochs, seed=s)
