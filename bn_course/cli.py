@@ -228,7 +228,7 @@ def seeds_effect(result):
 
 def _effect_line(e) -> str:
     if e is None: return "BN − plain, final test acc (paired by seed): needs at least 2 seeds"
-    verdict = {'a > b': 'BN higher', 'a < b': 'BN lower', 'unclear': 'unclear: the interval contains 0'}[e.verdict]
+    verdict = {'ahead': 'BN higher', 'behind': 'BN lower', 'unclear': 'unclear: the interval contains 0'}[e.verdict]
     return f"BN − plain, final test acc (paired by seed): {e} → {verdict}"
 
 def seeds_summary(result) -> str:

@@ -17,7 +17,7 @@ from .data import dataset_label, Data
 from .models import MLP
 from .training import set_seed, train_models
 from .stacked import can_stack, train_stacked
-from .stats import mean_ci, paired, Effect
+from .stats import mean_ci, paired, Effect, at_chance
 from .plots import COLORS, save_result
 
 # %% auto #0
@@ -131,7 +131,7 @@ def run_sweep(kind: str, data: Data, values=None, seeds: int = 3, epochs: int | 
 
 # %% ../nbs/20_sweeps.ipynb #c5931602
 def seed_values(run: dict, metric: str = 'test_acc') -> np.ndarray:
-    "One value of `metric` per seed, in seed order, NaN for a seed that diverged: what `paired` and `mean_ci` take."
+    "One value of `metric` per seed, in seed order, NaN for a seed that diverged (`sweep_effect` scores those at chance)."
     return np.array([np.nan if d or v is None else v for v, d in zip(run[metric], run['diverged'])], dtype=float)
 
 def setting_stats(run: dict, metric: str = 'test_acc') -> dict:
@@ -150,15 +150,15 @@ def _runs(result, a, b, value):
     return s[value]['variants'][a], s[value]['variants'][b]
 
 def sweep_effect(result: dict, a: str, b: str, value=None, metric: str = 'test_acc') -> Effect | None:
-    "Paired effect `a − b` over seeds (accuracy in points) at grid `value`, or, for the placement sweep, placement a − b; None if < 2 seeds are usable."
+    "Paired effect `a − b` over seeds (accuracy in points) at grid `value`, or, for the placement sweep, placement a − b; diverged seeds at chance; None under 2 seeds."
     ra, rb = _runs(result, a, b, value)
-    try: return paired(seed_values(ra, metric), seed_values(rb, metric), scale=100 if metric.endswith('acc') else 1,
-                       unit='points' if metric.endswith('acc') else '')
+    side = lambda r: at_chance(r[metric], r['diverged'], n_classes=10, metric=metric)   # every dataset here has 10 classes
+    try: return paired(side(ra), side(rb), scale=100 if metric.endswith('acc') else 1, unit='points' if metric.endswith('acc') else '')
     except ValueError: return None
 
 def _verdict(e, a, b):
-    if e is None: return 'not measurable (fewer than 2 seeds trained without diverging)'
-    return {'a > b': f'{a} higher', 'a < b': f'{a} lower', 'unclear': 'unclear: the CI contains 0'}[e.verdict]
+    if e is None: return 'not measurable (fewer than 2 seeds)'
+    return {'ahead': f'{a} higher', 'behind': f'{a} lower', 'unclear': 'unclear: the CI contains 0'}[e.verdict]
 
 DEFAULT_PAIRS = {'lr': [('bn', 'plain')], 'batch_size': [('layer', 'bn'), ('group', 'bn'), ('plain', 'bn')],
                  'placement': [('before', 'after')]}

@@ -259,7 +259,7 @@ def test_seeds_format_and_bands(tmp_path, cli):
     diffs = 100 * (m.values('test_acc', arm='bn') - m.values('test_acc', arm='plain'))
     assert (e['metric'], e['at'], e['a'], e['b'], e['n'], e['unit']) == ('test_acc', 2, 'bn', 'plain', 4, 'points')
     assert e['delta'] == pytest.approx(sum(diffs) / 4) and e['lo'] < e['delta'] < e['hi'] and 0 <= e['p'] <= 1
-    assert e['verdict'] == ('a > b' if e['lo'] > 0 else 'a < b' if e['hi'] < 0 else 'unclear')
+    assert e['verdict'] == ('ahead' if e['lo'] > 0 else 'behind' if e['hi'] < 0 else 'unclear')
     assert f"Δ = {e['delta']:+.2f} points, 95% CI [{e['lo']:+.2f}, {e['hi']:+.2f}], n = 4 seeds" in r.stdout
 
 
