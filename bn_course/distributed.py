@@ -4,7 +4,7 @@
 
 # %% ../nbs/18_distributed.ipynb #n18imp1
 from __future__ import annotations
-import argparse, contextlib, datetime, io, os, queue, signal, socket, sys, time, traceback
+import contextlib, datetime, io, math, os, queue, signal, socket, sys, time, traceback
 
 import torch
 import torch.distributed as dist
@@ -14,18 +14,18 @@ from torch import nn, Tensor
 from torch.autograd.function import once_differentiable
 from torch.nn.parallel import DistributedDataParallel
 
-from .batchnorm import BatchNorm1d, batch_norm, _per_channel, _reduce_dims
-from .data import DATASETS, Data, load_data
-from .models import lab_models, save_model
-from .norm_layers import BatchNorm2d
-from .runs import RunFolder, check_out_dir
-from .training import make_optimizer, resolve_device, save_json, set_seed
+from .batchnorm import BatchNorm1d, per_channel, reduce_dims
+from .data import Data
+from .models import lab_models
+from .norm_layers import is_plain_bn
+from .runs import Result
+from .training import Step, evaluating, fit, make_optimizer, resolve_device, set_seed
 
 # %% auto #0
-__all__ = ['RUNNING_STATS', 'world_info', 'distributed_on', 'shard', 'replace_batchnorm', 'sync_batch_stats',
-           'SyncBatchNormFunction', 'SyncBatchNorm', 'convert_sync_batchnorm', 'PortInUse', 'RankFailed', 'free_port',
-           'check_port', 'spawn_ranks', 'broadcast_buffers', 'evaluate_sharded', 'train_data_parallel',
-           'build_lab_model', 'data_parallel_job', 'GhostBatchNorm', 'renorm_limits', 'BatchRenorm1d', 'main']
+__all__ = ['world_info', 'distributed_on', 'shard', 'sync_batch_stats', 'SyncBatchNormFunction', 'SyncBatchNorm',
+           'convert_sync_batchnorm', 'PortInUse', 'RankFailed', 'free_port', 'check_port', 'spawn_ranks',
+           'torchrun_rank', 'broadcast_buffers', 'evaluate_sharded', 'DataParallelStep', 'train_data_parallel',
+           'build_lab_model', 'data_parallel_job']
 
 # %% ../nbs/18_distributed.ipynb #n18group
 def world_info(group=None) -> tuple[int, int]:
@@ -42,17 +42,10 @@ def shard(t: Tensor, rank: int, world: int) -> Tensor:
     "Rank `rank`'s share of a global batch `t`: the `rank`-th of `world` contiguous slices, sizes differing by at most one."
     return torch.tensor_split(t, world)[rank]
 
-def replace_batchnorm(model: nn.Module, make) -> nn.Module:
-    "Replace every plain batch-norm layer `bn` in `model` by `make(bn)` (in place; returns `model`)."
-    for name, child in model.named_children():
-        if _is_plain_bn(child): setattr(model, name, make(child))
-        else: replace_batchnorm(child, make)
-    return model
-
 # %% ../nbs/18_distributed.ipynb #n18func
 def sync_batch_stats(x: Tensor, group=None) -> tuple[Tensor, Tensor, int]:
     "Per-channel mean and biased variance over the batches of ALL ranks, and the global count: one all_reduce of (count, Σx, Σx²)."
-    dims, C = _reduce_dims(x), x.shape[1]
+    dims, C = reduce_dims(x), x.shape[1]
     x64 = x.double()   # Σx² − N·mean² cancels digits: accumulate in float64 (torch's SyncBatchNorm gathers per-rank means instead)
     packed = torch.cat([x64.new_tensor([x.numel() // C if C else 0]), x64.sum(dims), x64.square().sum(dims)])
     if distributed_on(group): dist.all_reduce(packed, group=group)   # sum over ranks, in place
@@ -71,23 +64,23 @@ class SyncBatchNormFunction(torch.autograd.Function):
         if running_mean is not None: running_mean.lerp_(mean.to(running_mean.dtype), momentum)
         if running_var is not None: running_var.lerp_((var * n / (n - 1)).to(running_var.dtype), momentum)  # unbiased, global
         mean, invstd = mean.to(x.dtype), (var + eps).rsqrt().to(x.dtype)
-        x_hat = (x - _per_channel(mean, x)) * _per_channel(invstd, x)
+        x_hat = (x - per_channel(mean, x)) * per_channel(invstd, x)
         ctx.save_for_backward(x_hat, weight, invstd)
         ctx.n, ctx.group, ctx.has_bias = n, group, bias is not None
-        y = x_hat if weight is None else x_hat * _per_channel(weight, x)
-        return y if bias is None else y + _per_channel(bias, x)
+        y = x_hat if weight is None else x_hat * per_channel(weight, x)
+        return y if bias is None else y + per_channel(bias, x)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dy):
         x_hat, weight, invstd = ctx.saved_tensors
-        dims, C = _reduce_dims(dy), dy.shape[1]
+        dims, C = reduce_dims(dy), dy.shape[1]
         local = torch.cat([dy.sum(dims), (dy * x_hat).sum(dims)])      # this rank's Σdy and Σdy·x̂
         total = local.clone()
         if distributed_on(ctx.group): dist.all_reduce(total, group=ctx.group)   # the global sums: every x moved the mean and variance
-        sum_dy, sum_dy_xhat = _per_channel(total[:C], dy), _per_channel(total[C:], dy)
+        sum_dy, sum_dy_xhat = per_channel(total[:C], dy), per_channel(total[C:], dy)
         scale = invstd if weight is None else invstd * weight
-        dx = _per_channel(scale, dy) * (dy - sum_dy / ctx.n - x_hat * sum_dy_xhat / ctx.n)
+        dx = per_channel(scale, dy) * (dy - sum_dy / ctx.n - x_hat * sum_dy_xhat / ctx.n)
         # the parameters' gradients stay LOCAL: DistributedDataParallel all-reduces parameter gradients itself
         dweight = local[C:] if weight is not None else None
         dbias = local[:C] if ctx.has_bias else None
@@ -114,14 +107,10 @@ class SyncBatchNorm(BatchNorm1d):
         rm, rv = (self.running_mean, self.running_var) if self.track_running_stats else (None, None)
         return SyncBatchNormFunction.apply(x, self.weight, self.bias, rm, rv, self.eps, momentum or 0.0, self.process_group)
 
-def _is_plain_bn(m: nn.Module) -> bool:
-    "torch's batch-norm layers, and bn_course's BatchNorm1d/2d themselves (not their subclasses: InstanceNorm2d, Ghost BN, Batch Renorm)."
-    return isinstance(m, nn.modules.batchnorm._BatchNorm) or type(m) in (BatchNorm1d, BatchNorm2d)
-
 def convert_sync_batchnorm(module: nn.Module, process_group=None) -> nn.Module:
     "Replace every batch-norm layer in `module` (torch's BatchNorm1d/2d/3d, bn_course's BatchNorm1d/2d) by a `SyncBatchNorm` sharing its parameters and buffers, as `nn.SyncBatchNorm.convert_sync_batchnorm` does."
     out = module
-    if _is_plain_bn(module):
+    if is_plain_bn(module):
         out = SyncBatchNorm(module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats,
                             process_group)
         if module.affine: out.weight, out.bias = module.weight, module.bias    # the same Parameter objects
@@ -160,9 +149,10 @@ def _rank_entry(fn, rank, world, port, timeout, backend, args, results):
                                 timeout=datetime.timedelta(seconds=timeout))
         out = io.BytesIO()
         torch.save(fn(rank, world, *args), out)   # bytes, not shared-memory tensors: those vanish when this process exits
-        results.put((rank, 'ok', out.getvalue()))
+        results.put((rank, 'ok', out.getvalue(), time.time()))
     except BaseException:
-        results.put((rank, 'error', traceback.format_exc(limit=-4)))
+        # the time it raised: the first rank to raise is the culprit; the others then fail in collectives it abandoned
+        results.put((rank, 'error', traceback.format_exc(limit=-4), time.time()))
         raise SystemExit(1)
     finally:
         if dist.is_initialized(): dist.destroy_process_group()
@@ -172,18 +162,26 @@ def _signal_name(code: int) -> str:
     return f"exit code {code}"
 
 def spawn_ranks(fn, world_size: int, args: tuple = (), timeout: float = 60., port: int | None = None,
-                backend: str = 'gloo', start_method: str = 'fork') -> list:
-    "Run `fn(rank, world_size, *args)` in `world_size` local processes joined in a gloo group over loopback; return the ranks' results in rank order. For tests and lessons (scripts use torchrun): a rank's error or death raises `RankFailed`, `timeout` seconds raise `TimeoutError`, and every process is gone when it returns."
+                backend: str = 'gloo', start_method: str = 'fork', collective_timeout: float | None = None) -> list:
+    """Run `fn(rank, world_size, *args)` in `world_size` local processes joined in a process group over loopback; return
+    the ranks' results in rank order. A rank's error or death raises `RankFailed` naming the rank that failed first,
+    `timeout` seconds (`math.inf`: no limit) raise `TimeoutError`, and every process is gone when it returns."""
+    if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
+        raise ValueError(f"world_size must be a whole number of processes, at least 1; got {world_size!r}")
+    collective_timeout = timeout if collective_timeout is None else collective_timeout   # how long a collective waits
+    if not math.isfinite(collective_timeout):
+        raise ValueError("collective_timeout must be finite: give it when timeout is inf")
     port = free_port() if port is None else check_port(port)
     ctx = mp.get_context(start_method)
     results = ctx.Queue()
-    procs = [ctx.Process(target=_rank_entry, args=(fn, r, world_size, port, timeout, backend, args, results), daemon=True)
-             for r in range(world_size)]
+    procs = [ctx.Process(target=_rank_entry, args=(fn, r, world_size, port, collective_timeout, backend, args, results),
+                         daemon=True) for r in range(world_size)]
     got, errors, deadline = {}, {}, time.monotonic() + timeout
     def collect(wait):
         with contextlib.suppress(queue.Empty):
-            rank, status, payload = results.get(timeout=wait)
-            (got if status == 'ok' else errors)[rank] = payload
+            rank, status, payload, when = results.get(timeout=wait)
+            if status == 'ok': got[rank] = payload
+            else: errors[rank] = (when, payload)
             return True
     try:
         for p in procs: p.start()
@@ -194,12 +192,14 @@ def spawn_ranks(fn, world_size: int, args: tuple = (), timeout: float = 60., por
                 t_end = time.monotonic() + 1.0               # let the other ranks' reports arrive, then name the culprit
                 while time.monotonic() < t_end: collect(0.1)
                 dead = {r: procs[r].exitcode for r in dead if r not in errors}
-                if dead:
+                if dead:                                      # died without a word: nothing it left says when
                     r, code = min(dead.items())
                     raise RankFailed(f"rank {r} of {world_size} died ({_signal_name(code)}) without reporting an error"
                                      + (f"; ranks {sorted(errors)} then failed too" if errors else ''))
-                r = min(errors)
-                raise RankFailed(f"rank {r} of {world_size} raised an error:\n{errors[r]}")
+                r = min(errors, key=lambda k: errors[k][0])   # the first to raise, not the lowest rank
+                later = sorted(set(errors) - {r})
+                then = f" (then rank{'s' * (len(later) > 1)} {', '.join(map(str, later))} failed too)" if later else ''
+                raise RankFailed(f"rank {r} of {world_size} raised an error{then}:\n{errors[r][1]}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{world_size} ranks did not finish within {timeout:g} s (port {port}); "
                                    f"ranks {sorted(set(range(world_size)) - set(got))} were still running and were stopped")
@@ -211,6 +211,16 @@ def spawn_ranks(fn, world_size: int, args: tuple = (), timeout: float = 60., por
             p.join(2)
             if p.is_alive(): p.kill(); p.join()
         results.close(); results.join_thread()
+
+def torchrun_rank(fn, args: tuple = (), timeout: float = 300., backend: str = 'gloo'):
+    """Run `fn(rank, world_size, *args)` as this process's rank of the group that a launcher such as `torchrun`
+    describes in the environment (`RANK`, `WORLD_SIZE`, `MASTER_ADDR`, `MASTER_PORT`); `timeout`: seconds a collective
+    waits for the others. Without a launcher: rank 0 of 1, no group."""
+    world, rank = int(os.environ.get('WORLD_SIZE', 1)), int(os.environ.get('RANK', 0))
+    if world == 1: return fn(0, 1, *args)
+    dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout))
+    try: return fn(rank, world, *args)
+    finally: dist.destroy_process_group()
 
 # %% ../nbs/18_distributed.ipynb #n18train
 def _sum_over_ranks(values: list[float], op=None) -> list[float]:
@@ -227,57 +237,77 @@ def evaluate_sharded(model: nn.Module, x: Tensor, y: Tensor, bs: int = 10_000) -
     "Mean cross-entropy and accuracy on all of `(x, y)`: each rank scores its shard in eval mode, the sums are all-reduced."
     rank, world = world_info()
     xs, ys = shard(x, rank, world), shard(y, rank, world)
-    was = model.training
-    model.eval()
     loss, correct = 0., 0
-    with torch.no_grad():
+    with evaluating(model), torch.no_grad():
         for i in range(0, len(xs), bs):
             out = model(xs[i:i + bs])
             loss += F.cross_entropy(out, ys[i:i + bs], reduction='sum').item()
             correct += (out.argmax(1) == ys[i:i + bs]).sum().item()
-    model.train(was)
     loss, correct, n = _sum_over_ranks([loss, correct, len(xs)])
     return loss / n, correct / n
 
-def train_data_parallel(model: nn.Module, data: Data, epochs: int = 1, bs: int = 64, lr: float = 0.01, seed: int = 1,
-                        optimizer: str = 'adam', sync_bn: bool = True, sync_grads: bool = True, evaluate: bool = True,
-                        device: str = 'cpu') -> tuple[nn.Module, dict]:
-    "Train `model` (built identically on every rank) with DistributedDataParallel: each global batch of `bs`, drawn as in single-process training from `seed`, is split over the ranks. Returns the trained model (its BN layers synchronized if `sync_bn`) and the history, the same on every rank."
-    rank, world = world_info()
-    if bs % world: raise ValueError(f"the global batch size {bs} must be a multiple of the number of processes {world}, "
-                                    "so that every rank's loss has the same weight in the averaged gradient")
-    dev = resolve_device(device)
-    if dev.type == 'cuda': dev = torch.device('cuda', int(os.environ.get('LOCAL_RANK', rank)) % torch.cuda.device_count())
-    if sync_bn: model = convert_sync_batchnorm(model)
-    model, data = model.to(dev), data.to(dev)
-    ddp = DistributedDataParallel(model, device_ids=[dev.index] if dev.type == 'cuda' else None) if world > 1 else model
-    opt = make_optimizer(ddp.parameters(), lr, optimizer)
-    g = torch.Generator().manual_seed(seed)          # the same global batches, in the same order, as single-process training
-    hist = {k: [] for k in ('train_loss', 'train_acc', 'valid_loss', 'valid_acc', 'epoch_seconds')}
-    for epoch in range(epochs):
-        ddp.train()
-        if world > 1: dist.barrier()
-        t0 = time.perf_counter()
-        for xb, yb in data.train_batches(bs, generator=g):
-            xl, yl = shard(xb, rank, world), shard(yb, rank, world)
-            # sync_grads=False is for timing only: it skips the gradient all-reduce, so the ranks' models drift apart
-            with ddp.no_sync() if world > 1 and not sync_grads else contextlib.nullcontext():
-                loss = F.cross_entropy(ddp(xl), yl)       # this rank's mean; DDP averages the gradients over ranks
+class DataParallelStep(Step):
+    """The driver's data-parallel step: every rank puts its shard of each global batch through its DDP copy of each
+    model. Losses and scores are all-reduced, so every rank sees the same numbers and `fit`'s divergence rule stops a
+    model on all ranks at once."""
+    name = 'data-parallel'
+
+    def __init__(self, sync_grads: bool = True):
+        self.sync_grads = sync_grads   # False, for timing only, skips the gradient all-reduce: the ranks drift apart
+
+    def check(self, models, bs, lrs, optimizer):
+        world = world_info()[1]
+        if bs % world:
+            raise ValueError(f"the global batch size {bs} must be a multiple of the number of processes {world}, "
+                             "so that every rank's loss has the same weight in the averaged gradient")
+
+    def setup(self, models, data, lrs, optimizer, device):
+        super().setup(models, data, lrs, optimizer, device)
+        self.rank, self.world = world_info()
+        ids = [torch.cuda.current_device()] if device.type == 'cuda' else None
+        self.ddps = [DistributedDataParallel(m, device_ids=ids) if self.world > 1 else m for m in models.values()]
+        self.opts = [make_optimizer(d.parameters(), lrs[n], optimizer) for n, d in zip(models, self.ddps)]
+        for d in self.ddps: d.train()
+
+    def train(self, x, y, idx, need_loss=True):
+        K = len(self.ddps)
+        losses = torch.full((K,), float('nan'), dtype=torch.float64, device=x.device) if need_loss else None
+        for k, (ddp, opt) in enumerate(zip(self.ddps, self.opts)):
+            if not self.active[k]: continue
+            rows = shard(idx if idx.ndim == 1 else idx[k], self.rank, self.world)   # this rank's share of the batch
+            with ddp.no_sync() if self.world > 1 and not self.sync_grads else contextlib.nullcontext():
+                loss = F.cross_entropy(ddp(x[rows]), y[rows])   # this rank's mean; DDP averages the gradients
                 opt.zero_grad()
                 loss.backward()
             opt.step()
-        if dev.type == 'cuda': torch.cuda.synchronize(dev)
-        secs = time.perf_counter() - t0
-        hist['epoch_seconds'].append(_sum_over_ranks([secs], dist.ReduceOp.MAX if world > 1 else None)[0])  # the slowest rank
-        if evaluate:
-            broadcast_buffers(model)                     # rank 0's running statistics are the saved model's
-            for split, x, y in (('train', data.x_train, data.y_train), ('valid', data.x_test, data.y_test)):
-                l, a = evaluate_sharded(model, x, y)
-                hist[f'{split}_loss'].append(l); hist[f'{split}_acc'].append(a)
-    broadcast_buffers(model)
-    return model, {'world_size': world, 'backend': dist.get_backend() if world > 1 else None, 'device': str(dev), 'history': hist,
-            'config': dict(epochs=epochs, batch_size=bs, per_rank_batch=bs // world, lr=lr, seed=seed, optimizer=optimizer,
-                           sync_bn=sync_bn, n_train=len(data.x_train), n_test=len(data.x_test), dataset=data.label)}
+            if need_loss: losses[k] = loss.detach()
+        if need_loss and self.world > 1: dist.all_reduce(losses); losses /= self.world   # NaN on one rank is NaN on all
+        return losses
+
+    def evaluate(self, x, y):
+        res = []
+        for m, on in zip(self.models.values(), self.active):
+            broadcast_buffers(m)                       # rank 0's running statistics are the saved model's
+            res.append(evaluate_sharded(m, x, y) if on else (float('nan'), float('nan')))
+        return tuple(torch.tensor([r[j] for r in res], dtype=torch.float64) for j in (0, 1))
+
+def train_data_parallel(model: nn.Module, data: Data, epochs: int = 1, bs: int = 64, lr: float = 0.01, seed: int = 1,
+                        optimizer: str = 'adam', sync_bn: bool = True, sync_grads: bool = True,
+                        score_train: bool = True, device: str = 'cpu', name: str = 'model',
+                        progress: bool = False) -> tuple[nn.Module, Result]:
+    """Train `model` (built identically on every rank) with DistributedDataParallel: `fit` with `DataParallelStep`. Each
+    global batch of `bs`, drawn as in single-process training from `seed`, is split over the ranks. Returns the trained
+    model (its BN layers synchronized if `sync_bn`) and the `Result` (kind 'ddp'), the same on every rank."""
+    rank, world = world_info()
+    dev = resolve_device(device)
+    if dev.type == 'cuda': torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', rank)) % torch.cuda.device_count())
+    if sync_bn: model = convert_sync_batchnorm(model)
+    result = fit({name: model}, data, DataParallelStep(sync_grads), epochs=epochs, bs=bs, lr=lr, seed=seed,
+                 optimizer=optimizer, score_train=score_train, device=dev.type, progress=progress and rank == 0,
+                 kind='ddp', attrs={name: {'arm': name}})
+    result.config.update(world_size=world, backend=dist.get_backend() if world > 1 else None,
+                         per_rank_batch=bs // world, sync_bn=sync_bn, sync_grads=sync_grads)
+    return model, result
 
 # %% ../nbs/18_distributed.ipynb #n18job
 def build_lab_model(n_in: int, n_out: int, hidden=(32, 32), model: str = 'bn', seed: int = 1) -> nn.Module:
@@ -285,158 +315,14 @@ def build_lab_model(n_in: int, n_out: int, hidden=(32, 32), model: str = 'bn', s
     set_seed(seed)
     return lab_models(n_in, tuple(hidden), n_out)[model]
 
-def data_parallel_job(rank: int, world: int, data: Data, hidden=(32, 32), model: str = 'bn', **train_kw) -> dict:
-    "One rank's work for `spawn_ranks`: build the lab's model from the seed, train it data-parallel; rank 0 also returns the state_dict."
+def data_parallel_job(rank: int, world: int, data: Data, hidden=(32, 32), model: str = 'bn', **train_kw) -> tuple:
+    "One rank's work: the lab's model from the seed, trained data-parallel; `(Result, state_dict)` (rank 0: else None)."
     net = build_lab_model(data.n_features, data.n_classes, hidden, model, train_kw.get('seed', 1))
-    net, result = train_data_parallel(net, data, **train_kw)
-    if rank == 0: result['state_dict'] = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
-    return result
-
-# %% ../nbs/18_distributed.ipynb #n18ghost
-RUNNING_STATS = ('all', 'first')
-
-def _check_virtual(virtual_batches: int, running_stats: str):
-    if int(virtual_batches) < 1: raise ValueError(f"virtual_batches must be at least 1, got {virtual_batches}")
-    if running_stats not in RUNNING_STATS: raise ValueError(f"running_stats must be one of {RUNNING_STATS}, got {running_stats!r}")
-
-class GhostBatchNorm(BatchNorm1d):
-    "BN whose training statistics come from `virtual_batches` slices of each batch (Ghost BN, Hoffer et al. 2017); eval mode is plain BN."
-    def __init__(self, num_features: int, virtual_batches: int = 2, running_stats: str = 'all', **kwargs):
-        super().__init__(num_features, **kwargs)
-        _check_virtual(virtual_batches, running_stats)
-        self.virtual_batches, self.running_stats = int(virtual_batches), running_stats
-
-    def extra_repr(self): return f"{super().extra_repr()}, virtual_batches={self.virtual_batches}, running_stats={self.running_stats!r}"
-
-    def forward(self, x: Tensor) -> Tensor:
-        if not self.training or self.virtual_batches == 1: return super().forward(x)
-        outs = []
-        for i, part in enumerate(torch.tensor_split(x, self.virtual_batches)):   # sizes differ by at most one
-            # 'all': every ghost batch updates the running statistics in turn (Hoffer et al.'s Algorithm 1);
-            # 'first': only the first one does, as in per-rank BN under DistributedDataParallel, whose model is rank 0's
-            track = self.track_running_stats and len(part) > 0 and (self.running_stats == 'all' or i == 0)
-            momentum = self.momentum
-            if track:
-                self.num_batches_tracked.add_(1)
-                if momentum is None: momentum = 1.0 / float(self.num_batches_tracked)
-            rm, rv = (self.running_mean, self.running_var) if track else (None, None)
-            outs.append(batch_norm(part, rm, rv, self.weight, self.bias, True, momentum or 0.0, self.eps))
-        return torch.cat(outs)
-
-# %% ../nbs/18_distributed.ipynb #n18renorm
-def renorm_limits(step: int, warmup: int, ramp: int, r_max: float = 3., d_max: float = 5.) -> tuple[float, float]:
-    "Batch Renorm's clipping schedule: (1, 0), i.e. plain BN, for `warmup` steps, then r_max and d_max relaxed linearly over `ramp` steps."
-    t = min(max((step - warmup) / max(ramp, 1), 0.), 1.)
-    return 1. + (r_max - 1.) * t, d_max * t
-
-class BatchRenorm1d(BatchNorm1d):
-    "Batch Renormalization (Ioffe 2017): batch statistics corrected toward the running ones by r and d (no gradient through them), clipped by `renorm_limits`; eval mode is plain BN."
-    def __init__(self, num_features: int, r_max: float = 3., d_max: float = 5., warmup: int = 500, ramp: int = 1000,
-                 virtual_batches: int = 1, running_stats: str = 'first', **kwargs):
-        super().__init__(num_features, **kwargs)
-        if not self.track_running_stats: raise ValueError("Batch Renorm corrects toward running statistics: track_running_stats must be True")
-        _check_virtual(virtual_batches, running_stats)
-        self.r_max, self.d_max, self.warmup, self.ramp = r_max, d_max, warmup, ramp
-        self.virtual_batches, self.running_stats = int(virtual_batches), running_stats
-
-    def extra_repr(self):
-        return (f"{super().extra_repr()}, r_max={self.r_max}, d_max={self.d_max}, warmup={self.warmup}, ramp={self.ramp}, "
-                f"virtual_batches={self.virtual_batches}")
-
-    def limits(self) -> tuple[float, float]:
-        "The (r_max, d_max) in force at the current step."
-        return renorm_limits(int(self.num_batches_tracked), self.warmup, self.ramp, self.r_max, self.d_max)
-
-    def forward(self, x: Tensor) -> Tensor:
-        if not self.training: return super().forward(x)
-        if x.dim() not in (2, 3): raise ValueError(f"expected 2D or 3D input (got {x.dim()}D input)")
-        r_max, d_max = self.limits()
-        self.num_batches_tracked.add_(1)
-        momentum = self.momentum if self.momentum is not None else 1.0 / float(self.num_batches_tracked)
-        mu_run, sigma_run = self.running_mean.clone(), (self.running_var + self.eps).sqrt()   # before this step's update
-        outs = []
-        for i, part in enumerate(torch.tensor_split(x, self.virtual_batches)):
-            if len(part) == 0: continue
-            dims = _reduce_dims(part)
-            if part.numel() // part.shape[1] < 2:
-                raise ValueError(f"Expected more than 1 value per channel when training, got input size {part.size()}")
-            mu, var = part.mean(dims), part.var(dims, correction=0)
-            sigma = (var + self.eps).sqrt()
-            with torch.no_grad():   # r and d are constants to the gradient: that is what keeps it a BN gradient
-                r = (sigma / sigma_run).clamp(1 / r_max, r_max)
-                d = ((mu - mu_run) / sigma_run).clamp(-d_max, d_max)
-                if self.running_stats == 'all' or i == 0:
-                    self.running_mean.lerp_(mu, momentum)
-                    self.running_var.lerp_(part.var(dims, correction=1), momentum)
-            outs.append((part - _per_channel(mu, part)) / _per_channel(sigma, part) * _per_channel(r, part) + _per_channel(d, part))
-        x_hat = torch.cat(outs)
-        y = x_hat * _per_channel(self.weight, x) if self.weight is not None else x_hat
-        return y + _per_channel(self.bias, x) if self.bias is not None else y
+    net, result = train_data_parallel(net, data, name=model, **train_kw)
+    return result, {k: v.detach().cpu().clone() for k, v in net.state_dict().items()} if rank == 0 else None
 
 # %% ../nbs/18_distributed.ipynb #n18main
-def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
-        prog='python -m bn_course.distributed',
-        description="Data-parallel training of the lab's MLP with DistributedDataParallel (gloo on CPU, NCCL on CUDA). "
-                    "Launch N processes with: torchrun --nproc_per_node N -m bn_course.distributed [options]. "
-                    "Without torchrun it runs as one process. Rank 0 writes metrics.json, model.pt and run.json to --out.")
-    ap.add_argument('--dataset', choices=DATASETS, default='fashion', help="dataset (default: fashion)")
-    ap.add_argument('--n-train', type=int, default=0, metavar='N', help="train on the first N training images (default: 0 = all)")
-    ap.add_argument('--model', choices=('bn', 'plain'), default='bn', help="the lab's BN or plain MLP (default: bn)")
-    ap.add_argument('--hidden', type=int, nargs='+', default=[32, 32], metavar='H', help="hidden layer sizes (default: 32 32)")
-    ap.add_argument('--bn', choices=('sync', 'local'), default='sync',
-                    help="sync: statistics over the global batch (SyncBatchNorm); local: per-rank statistics (default: sync)")
-    ap.add_argument('--epochs', type=int, default=1, help="epochs (default: 1)")
-    ap.add_argument('--batch-size', type=int, default=64, help="GLOBAL batch size, split over the processes (default: 64)")
-    ap.add_argument('--lr', type=float, default=0.01, help="learning rate (default: 0.01)")
-    ap.add_argument('--optimizer', choices=('adam', 'sgd'), default='adam', help="optimizer (default: adam)")
-    ap.add_argument('--seed', type=int, default=1, help="seed for the weights and the batch order (default: 1)")
-    ap.add_argument('--device', choices=('auto', 'cpu', 'cuda'), default='cpu', help="cpu (gloo) or cuda (NCCL) (default: cpu)")
-    ap.add_argument('--timeout', type=float, default=300., help="seconds a collective may wait for the other ranks (default: 300)")
-    ap.add_argument('--out', default='bn_ddp', help="output folder, written once by rank 0 (default: bn_ddp)")
-    return ap
-
-def _check_args(ap, a, world: int):
-    "Usage errors, the same on every rank, before any process group exists."
-    if a.epochs < 1: ap.error(f"--epochs must be at least 1, got {a.epochs}")
-    if a.batch_size < 2 * world: ap.error(f"--batch-size {a.batch_size} leaves fewer than 2 samples per process for {world} processes")
-    if a.batch_size % world: ap.error(f"--batch-size {a.batch_size} must be a multiple of the number of processes ({world})")
-    if a.n_train < 0: ap.error(f"--n-train must be 0 (all) or positive, got {a.n_train}")
-    if not a.lr > 0: ap.error(f"--lr must be positive, got {a.lr}")
-    if min(a.hidden) < 1: ap.error(f"--hidden sizes must be at least 1, got {a.hidden}")
-
-def main(argv=None) -> int:
-    "Command-line entry point; each process torchrun starts runs this (it reads RANK, WORLD_SIZE, LOCAL_RANK from the environment)."
-    ap = _parser()
-    a = ap.parse_args(argv)
-    world, rank = int(os.environ.get('WORLD_SIZE', 1)), int(os.environ.get('RANK', 0))
-    _check_args(ap, a, world)
-    dev = resolve_device(a.device)
-    out = check_out_dir(a.out)                  # every rank checks, so a bad --out stops them all before any work
-    if world > 1:
-        backend = 'nccl' if dev.type == 'cuda' else 'gloo'
-        dist.init_process_group(backend, timeout=datetime.timedelta(seconds=a.timeout))
-    try:
-        data = load_data(a.dataset)
-        if a.n_train: data = Data(data.name, data.x_train[:a.n_train], data.y_train[:a.n_train], data.x_test, data.y_test,
-                                  data.image_shape, data.fallback)
-        net = build_lab_model(data.n_features, data.n_classes, a.hidden, a.model, a.seed)
-        net, result = train_data_parallel(net, data, a.epochs, a.batch_size, a.lr, a.seed, a.optimizer,
-                                          sync_bn=a.bn == 'sync', device=str(dev.type))
-        if rank == 0:
-            h = result['history']
-            for e in range(a.epochs):
-                print(f"epoch {e + 1}: train loss {h['train_loss'][e]:.4f}, test accuracy {h['valid_acc'][e]:.2%}, "
-                      f"{h['epoch_seconds'][e]:.2f} s (slowest of {world} process(es))")
-            info = {'command': 'python -m bn_course.distributed', 'world_size': world, 'bn': a.bn}
-            with RunFolder(out, info=info) as run:        # one writer: the whole run appears at once
-                save_json(result, run.path('metrics.json'))
-                save_model(net.to('cpu'), run.path('model.pt'))
-            print(f"wrote {out.name}/: metrics.json, model.pt, run.json ({world} process(es), {a.bn} BN, "
-                  f"global batch {a.batch_size} = {world} × {a.batch_size // world})")
-        if world > 1: dist.barrier()                    # no rank exits while rank 0 is still writing
-    finally:
-        if dist.is_initialized(): dist.destroy_process_group()
-    return 0
-
-if __name__ == '__main__' and 'IPython' not in sys.modules: sys.exit(main())   # not when a notebook runs this cell
+# torchrun -m bn_course.distributed: each rank runs `bn-course ddp` (the program's entry, not part of the library)
+if __name__ == '__main__' and 'IPython' not in sys.modules:
+    from bn_course.cli import main
+    sys.exit(main(['ddp', *sys.argv[1:]]))

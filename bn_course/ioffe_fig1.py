@@ -4,24 +4,23 @@
 
 # %% ../nbs/21_ioffe_fig1.ipynb #8ec5ef54
 from __future__ import annotations
-import copy, math, sys, time
+import copy, math, time
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
 from .data import NAMES, Data, dataset_label, load_data
 from .models import MLP
-from .stats import mean_ci, paired
-from .training import evaluate, make_optimizer, resolve_device, set_seed
+from .runs import Result
+from .stats import mean_ci
+from .training import ReadableStep, fit, resolve_device, set_seed
 from .models import Hooks, activation_layers
 
 # %% auto #0
-__all__ = ['PERCENTILES', 'SigmoidInput', 'unit_percentiles', 'fig1_models', 'median_spread', 'run_fig1', 'plot_fig1',
-           'run_fig1_seeds', 'seed_array', 'plot_fig1_seeds']
+__all__ = ['PERCENTILES', 'SigmoidInput', 'unit_percentiles', 'fig1_models', 'median_spread', 'percentile_probe', 'run_fig1',
+           'plot_fig1', 'run_fig1_seeds', 'seed_array', 'plot_fig1_seeds']
 
 # %% ../nbs/21_ioffe_fig1.ipynb #0f484324
 PERCENTILES = (15, 50, 85)
@@ -54,84 +53,69 @@ def fig1_models(n_in: int, init_std: float = 0.1, seed: int = 1, hidden=(100, 10
 # %% ../nbs/21_ioffe_fig1.ipynb #f7ed8172
 def median_spread(pcts: list) -> float:
     "Range (max − min) of the 50th percentile over the eval points; NaN points are ignored."
-    med = [p[1] for p in pcts if p is not None and all(math.isfinite(v) for v in p)]
+    med = [p[1] for p in pcts if p is not None and all(v is not None and math.isfinite(v) for v in p)]
     return max(med) - min(med) if med else float('nan')
+
+def percentile_probe(probe: torch.Tensor, unit: int = 0):
+    """A `fit` callback: at each evaluation point, every model's sigmoid-input percentiles on `probe`
+    (`unit_percentiles`) go into its history as `percentiles`; a model whose probe is not finite is marked diverged."""
+    nan = [float('nan')] * len(PERCENTILES)
+    def probe_cb(state):
+        for n, m in state.models.items():
+            h = state.histories[n]
+            pct = nan if h.diverged else unit_percentiles(m, probe, unit)
+            if not all(math.isfinite(v) for v in pct) and not h.diverged:
+                state.diverge(n)                          # the driver's rule, fed by the probe: NaN from this point on
+                for k in h.metrics: h.metrics[k][-1] = float('nan')
+                pct = nan
+            h.append(percentiles=pct)
+    return probe_cb
 
 def run_fig1(data: Data | str = 'mnist', steps: int = 50_000, eval_every: int = 500, lr: float = 0.01,
              init_std: float = 0.1, bs: int = 60, seed: int = 1, device: str = 'auto', progress: bool = False,
-             unit: int = 0, probe_size: int = 1000, check_every: int = 20) -> dict:
-    "Ioffe & Szegedy's Fig. 1: SGD-train BN and plain sigmoid MLPs on the same batches; record test accuracy and sigmoid-input percentiles."
+             unit: int = 0, probe_size: int = 1000, check_every: int = 20) -> Result:
+    """Ioffe & Szegedy's Fig. 1: BN and plain sigmoid MLPs, SGD on the same batches (`fit` with `ReadableStep`, a budget
+    of `steps` steps, scored before training and every `eval_every`). A `Result` (kind 'fig1'): test accuracy and
+    sigmoid-input percentiles at each point."""
     if isinstance(data, str): data = load_data(data)
-    if steps < 1 or eval_every < 1: raise ValueError(f"steps and eval_every must be at least 1, got {steps} and {eval_every}")
     dev = resolve_device(device)
-    data = data.to(dev)
-    models = {n: m.to(dev) for n, m in fig1_models(data.n_features, init_std, seed).items()}
-    opts = {n: make_optimizer(m.parameters(), lr, 'sgd') for n, m in models.items()}
-    probe = data.x_test[:probe_size]
-    grid = sorted({0, *range(eval_every, steps, eval_every), steps})
-    res = {n: dict(test_acc=[], percentiles=[], diverged=False, diverged_at=None) for n in models}
-    nan3 = [float('nan')] * len(PERCENTILES)
-
-    def record(step):
-        nonlocal eval_s
-        t = time.perf_counter()
-        for n, m in models.items():
-            r, acc, pct = res[n], float('nan'), nan3
-            if not r['diverged']:
-                loss, acc = evaluate(m, data.x_test, data.y_test)
-                pct = unit_percentiles(m, probe, unit)
-                if not all(math.isfinite(v) for v in (loss, *pct)):
-                    r['diverged'], r['diverged_at'], acc, pct = True, step, float('nan'), nan3
-            r['test_acc'].append(acc); r['percentiles'].append(pct)
-        eval_s += time.perf_counter() - t
-
-    g = torch.Generator().manual_seed(seed)
-    step, t0, eval_s, eval_at = 0, time.perf_counter(), 0., set(grid)
-    threads = torch.get_num_threads()
+    models = fig1_models(data.n_features, init_std, seed)
+    probe = data.x_test[:probe_size].to(dev)
+    threads, t0 = torch.get_num_threads(), time.perf_counter()
     # 100-unit layers and batches of 60: on a CPU, extra threads cost more in synchronization than they save
     # (many times slower on a busy machine), so run on one thread and give the caller's setting back afterwards
     if dev.type == 'cpu': torch.set_num_threads(1)
-    record(0)
-    bar = tqdm(total=steps, desc=f'Fig. 1 on {data.label}', disable=not progress, file=sys.stderr, leave=False)
     try:
-        while step < steps:
-            for xb, yb in data.train_batches(bs, generator=g):   # one pass = one epoch
-                for n, m in models.items():
-                    if res[n]['diverged']: continue
-                    loss = F.cross_entropy(m(xb), yb)
-                    opts[n].zero_grad(); loss.backward(); opts[n].step()
-                    if step % check_every == 0 and not math.isfinite(loss.item()):   # .item() syncs a GPU: not every step
-                        res[n]['diverged'], res[n]['diverged_at'] = True, step
-                step += 1; bar.update()
-                if step in eval_at: record(step)
-                if step >= steps: break
-    finally:
-        torch.set_num_threads(threads); bar.close()
+        result = fit(models, data, ReadableStep(), max_steps=steps, eval_every=eval_every, eval_first=True,
+                     score_train=False, bs=bs, lr=lr, optimizer='sgd', seed=seed, check_every=check_every,
+                     device=device, progress=progress, callbacks=[percentile_probe(probe, unit)],
+                     attrs={n: {'arm': n} for n in models}, kind='fig1')
+    finally: torch.set_num_threads(threads)
     total = time.perf_counter() - t0
-    for r in res.values(): r['median_spread'] = median_spread(r['percentiles'])
-    config = dict(sizes=models['bn'].config['sizes'], act='sigmoid', init='normal', init_std=init_std, optimizer='sgd',
-                  lr=lr, batch_size=bs, steps=steps, eval_every=eval_every, seed=seed, device=str(dev), unit=unit,
-                  layer='last hidden', percentiles=list(PERCENTILES), probe_images=len(probe),
-                  n_train=len(data.x_train), n_test=len(data.x_test), steps_per_epoch=data.n_batches(bs),
-                  epochs=round(steps / data.n_batches(bs), 1), seconds=round(total, 1), eval_seconds=round(eval_s, 1))
-    return dict(dataset=data.name, fallback=data.fallback, label=data.label, config=config, steps=grid, models=res)
+    for h in result.histories.values(): h.attrs['median_spread'] = median_spread(h.percentiles)
+    result.config.update(sizes=models['bn'].config['sizes'], act='sigmoid', init='normal', init_std=init_std, unit=unit,
+                         layer='last hidden', percentiles=list(PERCENTILES), probe_images=len(probe),
+                         epochs=round(steps / data.n_batches(bs), 1), seconds=round(total, 1),
+                         eval_seconds=round(total - result.train_seconds, 1))
+    return result
 
 # %% ../nbs/21_ioffe_fig1.ipynb #b387528e
-def plot_fig1(result: dict, figsize=(12, 4.5)) -> plt.Figure:
+def plot_fig1(result: Result, figsize=(12, 4.5)) -> plt.Figure:
     "Ioffe & Szegedy's Fig. 1 from a `run_fig1` result: (a) test accuracy (%), (b, c) sigmoid-input percentiles without and with BN."
-    steps, ms, c = result['steps'], result['models'], result['config']
-    label, ds = dataset_label(result['dataset'], result.get('fallback')), NAMES.get(result['dataset'], result['dataset'])   # full label in the suptitle, short name per panel
+    steps, hs, c = result.points, result.histories, result.config
+    label = result.label or dataset_label(result.dataset, result.fallback)   # the full label in the suptitle
+    ds = NAMES.get(result.dataset, result.dataset)                            # the short name in each panel
     fig = plt.figure(figsize=figsize)
     ax_a = fig.add_subplot(1, 3, 1)
     ax_b = fig.add_subplot(1, 3, 2); ax_c = fig.add_subplot(1, 3, 3, sharey=ax_b)
     for n, name in (('plain', 'without BN'), ('bn', 'with BN')):
-        acc = [100 * (float('nan') if a is None else a) for a in ms[n]['test_acc']]
-        ax_a.plot(steps, acc, label=name + (' (diverged)' if ms[n]['diverged'] else ''))
+        acc = [100 * (float('nan') if a is None else a) for a in hs[n].test_acc]
+        ax_a.plot(steps, acc, label=name + (' (diverged)' if hs[n].diverged else ''))
     ax_a.set_title(f'(a) test accuracy\n{ds}', fontsize=10)
     ax_a.set(xlabel='training steps', ylabel='test accuracy (%)')
     ax_a.legend()
     for ax, n, name in ((ax_b, 'plain', 'without BN'), (ax_c, 'bn', 'with BN')):
-        p = torch.tensor([[float('nan') if v is None else v for v in q] for q in ms[n]['percentiles']])
+        p = torch.tensor([[float('nan') if v is None else v for v in q] for q in hs[n].percentiles])
         for j, q in enumerate(c['percentiles']): ax.plot(steps, p[:, j], label=f'{q}th percentile')
         ax.set_title(f'({"b" if n == "plain" else "c"}) sigmoid input percentiles, {name}\n{ds}', fontsize=10)
         ax.set(xlabel='training steps', ylabel=f"input to last-hidden sigmoid {c['unit']} (train mode)")
@@ -144,20 +128,22 @@ def plot_fig1(result: dict, figsize=(12, 4.5)) -> plt.Figure:
 
 # %% ../nbs/21_ioffe_fig1.ipynb #seeds1ex
 def run_fig1_seeds(data: Data | str = 'mnist', seeds=range(5), **kwargs) -> list:
-    "`run_fig1` once per seed (the seed sets both the initial weights and the batch order; within a seed BN and plain share both)."
+    "`run_fig1` for each seed (its initial weights and batch order; BN and plain share both): a list of `Result`s."
     if isinstance(data, str): data = load_data(data)
     return [run_fig1(data, seed=s, **kwargs) for s in seeds]
 
 def seed_array(results: list, name: str, key: str = 'test_acc') -> np.ndarray:
-    "Seeds × eval points array of `key` ('test_acc' as a fraction, or 'median' of the sigmoid input) for model `name`; None → NaN."
-    def val(v): return float('nan') if v is None else float(v)
-    if key == 'median': return np.array([[val(p[1]) for p in r['models'][name]['percentiles']] for r in results])
-    return np.array([[val(a) for a in r['models'][name][key]] for r in results])
+    """Seeds × eval points array of `key` for model `name`: 'test_acc' as a fraction (a diverged run at chance, as
+    `Result.curves` scores it), or 'median', the sigmoid input's 50th percentile (NaN once diverged)."""
+    if key == 'median':
+        return np.array([[np.nan if p[1] is None else p[1] for p in r.histories[name].percentiles] for r in results],
+                        dtype=float)
+    return np.concatenate([r.curves(key, arm=name) for r in results])
 
 def plot_fig1_seeds(results: list, figsize=(11, 4)) -> plt.Figure:
     "Fig. 1(a) over seeds: (a) test accuracy (%), mean and 95% CI per model; (b) the paired difference with BN − without BN, mean and 95% CI."
-    steps, c = results[0]['steps'], results[0]['config']
-    label, ds = results[0]['label'], NAMES.get(results[0]['dataset'], results[0]['dataset'])
+    steps, c = results[0].points, results[0].config
+    label, ds = results[0].label, NAMES.get(results[0].dataset, results[0].dataset)
     acc = {n: 100 * seed_array(results, n) for n in ('plain', 'bn')}
     fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=figsize)
     for n, name in (('plain', 'without BN'), ('bn', 'with BN')):

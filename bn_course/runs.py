@@ -4,12 +4,13 @@
 
 # %% ../nbs/08_runs.ipynb #6c4e9187
 from __future__ import annotations
-import contextlib, errno, fcntl, hashlib, json, os, shutil, tempfile, time, uuid
+import contextlib, errno, hashlib, json, os, re, shutil, signal, sys, tempfile, threading, time, uuid
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['MANIFEST', 'RUN_FILES', 'atomic_write_bytes', 'RunFolderError', 'check_out_dir', 'RunLocked', 'RunFolder',
-           'read_manifest']
+__all__ = ['MANIFEST', 'RUN_ID', 'OS_FILES', 'SCHEMA', 'SPLITS', 'KINDS', 'atomic_write_bytes', 'ensure_std_streams',
+           'RunFolderError', 'check_out_dir', 'RunLocked', 'RunFolder', 'read_manifest', 'ResultSchemaError',
+           'save_json', 'History', 'Result']
 
 # %% ../nbs/08_runs.ipynb #1530ec84
 def _umask() -> int:
@@ -18,7 +19,7 @@ def _umask() -> int:
     return mask
 
 def atomic_write_bytes(path, data: bytes) -> Path:
-    "Write `data` to a temporary file beside `path`, then rename: readers never see half a file; permissions follow the umask."
+    "Write `data` to a temporary file beside `path`, then rename: never half a file; permissions follow the umask."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
@@ -33,48 +34,33 @@ def atomic_write_bytes(path, data: bytes) -> Path:
         raise
     return path
 
+# %% ../nbs/08_runs.ipynb #e8382f4d
+def ensure_std_streams():
+    "Point closed standard streams (file descriptors 0–2) at the null device, as a program's first step."
+    # `bn-course compare 2>&-` starts Python with fd 2 closed: sys.stderr is None (a progress bar or a warning then
+    # fails), and the next file opened gets number 2, so torch's C++ warnings would be written into it
+    for fd, mode in ((0, os.O_RDONLY), (1, os.O_WRONLY), (2, os.O_WRONLY)):
+        try: os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, mode)
+            if null != fd: os.dup2(null, fd); os.close(null)
+    for name, fd, mode in (('stdin', 0, 'r'), ('stdout', 1, 'w'), ('stderr', 2, 'w')):
+        if getattr(sys, name) is None: setattr(sys, name, open(fd, mode, closefd=False))
+
 # %% ../nbs/08_runs.ipynb #8c8002b9
 class RunFolderError(OSError):
     "The output folder cannot take a run; the message names the problem and the fix."
 
 MANIFEST = 'run.json'
-RUN_FILES = ('metrics.json', 'curves.png', 'fig1.json', 'fig1.png', MANIFEST)   # what a bn_course run writes, besides *.pt and sweep_*
-
-def _is_run_file(name: str) -> bool:
-    return name in RUN_FILES or name.endswith('.pt') or name.startswith('sweep_')
+RUN_ID = r'\d{8}-\d{6}-[0-9a-f]{8}'                         # time.strftime('%Y%m%d-%H%M%S') + 8 random hex digits
+OS_FILES = frozenset({'.DS_Store', 'Thumbs.db', 'desktop.ini'})   # what a file browser adds to a folder it shows
 
 def _why(e: OSError) -> str:
     return {errno.EACCES: 'permission denied', errno.EPERM: 'operation not permitted (immutable or protected)',
             errno.EROFS: 'read-only file system', errno.ENOSPC: 'no space left on the device',
-            errno.ENAMETOOLONG: 'a name is too long', errno.ENOTDIR: 'a part of the path is a file'}.get(e.errno, e.strerror or str(e))
-
-def check_out_dir(out, flag: str = '--out') -> Path:
-    "Check before any work that `out` can take a run; return it as an absolute path, or raise `RunFolderError` naming the fix."
-    out = Path(out).expanduser().absolute()
-    fix = f"choose another {flag}"
-    if out.is_symlink() and not out.exists(): raise RunFolderError(f"{flag} {out} is a dangling symbolic link; remove it or {fix}")
-    if out.exists() and not out.is_dir(): raise RunFolderError(f"{flag} {out} is a file, not a folder; {fix}")
-    first = next(p for p in (out, *out.parents) if p.exists())          # the nearest part that exists
-    if not first.is_dir(): raise RunFolderError(f"{flag} {out}: {first} is a file, not a folder; {fix}")
-    if out.exists():
-        foreign = sorted(f.name for f in out.iterdir() if not _is_run_file(f.name))
-        if foreign: raise RunFolderError(f"{flag} {out} holds files that are not a bn_course run ({', '.join(foreign[:3])}"
-                                         f"{', …' if len(foreign) > 3 else ''}); a run replaces its folder whole, so {fix} "
-                                         "(a new or empty folder, or an earlier run's)")
-    try:                                                                 # try what the run will do: a folder beside out, a file in it
-        out.parent.mkdir(parents=True, exist_ok=True)
-        probe = Path(tempfile.mkdtemp(dir=out.parent, prefix=f'.{out.name}.probe-'))
-        try: (probe/'probe').write_bytes(b'')
-        finally: shutil.rmtree(probe, ignore_errors=True)
-        if len(out.name.encode()) + 48 > os.pathconf(out.parent, 'PC_NAME_MAX'):  # room for the staging suffix
-            raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG))
-    except OSError as e:
-        raise RunFolderError(f"{flag} {out} cannot be written: {_why(e)}; {fix}") from None
-    return out
-
-# %% ../nbs/08_runs.ipynb #24308c90
-class RunLocked(RunFolderError):
-    "Another run is writing into the same output folder."
+            errno.ENAMETOOLONG: 'a name is too long', errno.ENOTDIR: 'a part of the path is a file',
+            errno.EBUSY: 'the folder is busy (a mount point, or in use by another program)',
+            errno.EXDEV: 'it is on another file system than its parent folder'}.get(e.errno, e.strerror or str(e))
 
 def _sha256(p: Path) -> str:
     h = hashlib.sha256()
@@ -82,28 +68,161 @@ def _sha256(p: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
     return h.hexdigest()
 
-class RunFolder:
-    "Stage a run's files beside `out` and swap them into place at the end: `out` holds the whole old run or the whole new one."
-    def __init__(self, out, flag: str = '--out', info: dict | None = None):
-        self.out, self.flag, self.info = Path(out).expanduser().absolute(), flag, dict(info or {})
-        self.run_id = time.strftime('%Y%m%d-%H%M%S') + '-' + uuid.uuid4().hex[:8]
-        self.staging = self._lock = None
+def _manifest(out: Path) -> dict | None:
+    "`out`'s `run.json` when it is a bn_course manifest (a run id and plain file names with their hashes), else None."
+    try: m = json.loads((out/MANIFEST).read_text(encoding='utf-8'))
+    except (OSError, ValueError): return None
+    if not (isinstance(m, dict) and isinstance(m.get('run_id'), str) and isinstance(m.get('files'), dict)): return None
+    plain = all(isinstance(n, str) and isinstance(h, str) and n not in ('', '.', '..', MANIFEST)
+                and not set(n) & set('/\\') for n, h in m['files'].items())   # a crafted name cannot leave `out`
+    return m if plain else None
 
-    def _aside(self) -> list: return sorted(self.out.parent.glob(f'.{self.out.name}.old-*'))
+def _listing(names) -> str: return ', '.join(sorted(names)[:3]) + (', …' if len(names) > 3 else '')
+
+def _not_a_run(out: Path) -> str | None:
+    "Why the existing folder `out` is not an earlier bn_course run, which a new run may replace; None if it is one."
+    names = {p.name for p in out.iterdir()} - OS_FILES
+    if not names: return None
+    m = _manifest(out)
+    if m is None: return f"is not empty and is not a bn_course run (no valid {MANIFEST}): it holds {_listing(names)}"
+    if extra := names - {MANIFEST, *m['files']}:
+        return f"holds files that its {MANIFEST} does not list ({_listing(extra)})"
+    changed = [n for n, h in m['files'].items() if (out/n).exists() and (not (out/n).is_file() or _sha256(out/n) != h)]
+    if changed:   # a file the user deleted loses nothing; one they edited would be lost
+        return f"holds files changed since run {m['run_id']} wrote them ({_listing(changed)})"
+    return None
+
+def _make_parents(folder: Path) -> list:
+    "Create `folder` and its missing parents; return the ones created, outermost first."
+    missing = [p for p in (folder, *folder.parents) if not p.exists()][::-1]
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing
+
+def _remove_empty(folders):
+    "Remove the folders that `_make_parents` created, innermost first, where they are still empty: nothing left behind."
+    for p in reversed(folders):
+        with contextlib.suppress(OSError): p.rmdir()
+
+def check_out_dir(out,               # the output folder a run will write
+                  flag: str = '--out'  # how the user gave it, for the message
+                 ) -> Path:
+    "Check before any work that `out` can take a run; return its absolute path, or raise `RunFolderError` with the fix."
+    out = Path(os.path.abspath(Path(out).expanduser()))                 # absolute, with `..` resolved
+    fix = f"choose another {flag}"
+    if out.is_symlink() and not out.exists():
+        raise RunFolderError(f"{flag} {out} is a dangling symbolic link (it leads nowhere); remove it or {fix}")
+    if out.is_symlink(): out = out.resolve()                            # a link to a folder: the run replaces that
+    out = Path(os.path.realpath(out.parent))/out.name                   # one lock per folder, whatever path leads there
+    if not out.name: raise RunFolderError(f"{flag} {out} is the root of a file system; {fix} (a folder inside it)")
+    if out.exists() and not out.is_dir(): raise RunFolderError(f"{flag} {out} is a file, not a folder; {fix}")
+    first = next(p for p in (out, *out.parents) if p.exists())          # the nearest part that exists
+    if not first.is_dir(): raise RunFolderError(f"{flag} {out}: {first} is a file, not a folder; {fix}")
+    cwd = Path.cwd().resolve()
+    if out.exists() and (out.resolve() == cwd or out.resolve() in cwd.parents):
+        raise RunFolderError(f"{flag} {out} holds the current folder, which a run cannot replace; "
+                             f"{fix} (a new folder inside it, e.g. {flag} {out/'run'})")
+    if out.exists() and os.path.ismount(out):
+        raise RunFolderError(f"{flag} {out} is a mount point, which cannot be renamed, and a run replaces its folder "
+                             f"whole by renaming; {fix} (a folder inside it, e.g. {flag} {out/'run'})")
+    if out.exists() and (why := _not_a_run(out)):
+        raise RunFolderError(f"{flag} {out} {why}; a run replaces its folder whole, which would delete them, so {fix} "
+                             "(a new or empty folder, or an earlier run's) or move those files away")
+    made = []
+    try:                                              # try what the run will do: a folder beside out, a file in it
+        made = _make_parents(out.parent)
+        probe = Path(tempfile.mkdtemp(dir=out.parent, prefix=f'.{out.name}.probe-'))
+        try: (probe/'probe').write_bytes(b'')
+        finally: shutil.rmtree(probe, ignore_errors=True)
+        limit = os.pathconf(out.parent, 'PC_NAME_MAX') if hasattr(os, 'pathconf') else 255
+        if len(out.name.encode()) + 48 > limit:                          # room for the staging folder's suffix
+            raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG))
+    except OSError as e:
+        raise RunFolderError(f"{flag} {out} cannot be written: {_why(e)}; {fix}") from None
+    finally: _remove_empty(made)
+    return out
+
+# %% ../nbs/08_runs.ipynb #24308c90
+class RunLocked(RunFolderError):
+    "Another run is writing into the same output folder."
+
+@contextlib.contextmanager
+def _signals_held():
+    "Hold SIGINT, SIGTERM and SIGHUP until the block ends, then deliver them: a run never stops between two renames."
+    held, old = [], {}
+    if threading.current_thread() is threading.main_thread():          # Python runs signal handlers in it only
+        for name in ('SIGINT', 'SIGTERM', 'SIGHUP'):
+            if hasattr(signal, name):
+                s = getattr(signal, name)
+                old[s] = signal.signal(s, lambda n, frame: held.append(n))
+    try: yield held                                                      # the caller may take a signal out of `held`
+    finally:
+        for s, h in old.items(): signal.signal(s, signal.SIG_DFL if h is None else h)
+        for s in held: signal.raise_signal(s)
+
+def _try_lock(fd: int) -> bool:
+    "Lock the open file `fd` for this process without waiting; False when another process holds it."
+    if os.name == 'nt':
+        import msvcrt
+        try: msvcrt.locking(fd, msvcrt.LK_NBLCK, 1); return True
+        except OSError: return False
+    import fcntl                                     # POSIX only: imported here, so that bn_course imports on Windows
+    try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); return True
+    except BlockingIOError: return False
+
+class RunFolder:
+    "Stage a run's files beside `out` and swap them into place at the end: `out` holds the whole old run or the new."
+    def __init__(self, out,                   # the output folder
+                 flag: str = '--out',         # how the user gave it, for messages
+                 info: dict | None = None):   # what made the run, recorded in its run.json
+        self.out, self.flag, self.info = Path(os.path.abspath(Path(out).expanduser())), flag, dict(info or {})
+        self.run_id = time.strftime('%Y%m%d-%H%M%S') + '-' + uuid.uuid4().hex[:8]
+        self.staging = self._lock_fd = None
+        self._made = []
+
+    def _beside(self, kind: str) -> list:
+        "Folders beside `out` named as this class names its `kind` ('old' or 'new') folders, oldest first."
+        pat = re.compile(rf'\.{re.escape(self.out.name)}\.{kind}-{RUN_ID}(-.+)?')
+        found = (p for p in self.out.parent.iterdir() if pat.fullmatch(p.name))
+        return sorted(p for p in found if p.is_dir() and not p.is_symlink())
+
+    def _take_lock(self):
+        path = self.out.parent/f'.{self.out.name}.lock'
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+            if not _try_lock(fd):
+                try: who = os.read(fd, 200).decode(errors='replace').strip() or 'unknown'
+                except OSError: who = 'unknown'                      # Windows: the holder's locked byte is unreadable
+                os.close(fd)
+                raise RunLocked(f"another bn_course run ({who}) is writing into {self.out}; wait for it to finish "
+                                f"or choose another {self.flag}")
+            with contextlib.suppress(FileNotFoundError):
+                if os.path.samestat(os.fstat(fd), os.stat(path)): break
+            os.close(fd)                # the run before us removed this file as it let go: lock the file at `path` now
+        os.ftruncate(fd, 0); os.write(fd, f'pid {os.getpid()}, run {self.run_id}'.encode())
+        self._lock_fd, self._lock_path = fd, path
+
+    def _release_lock(self):
+        "Let go of the lock and remove its file (on POSIX while still holding it, which `_take_lock`'s check allows)."
+        fd, self._lock_fd = self._lock_fd, None
+        if os.name == 'nt': os.close(fd)                                 # Windows cannot remove a file that is open
+        with contextlib.suppress(OSError): os.unlink(self._lock_path)
+        if os.name != 'nt': os.close(fd)
 
     def __enter__(self):
-        self._restore()
-        check_out_dir(self.out, self.flag)
-        self._lock = open(self.out.parent/f'.{self.out.name}.lock', 'a+')
-        try: fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock.seek(0); who = self._lock.read().strip() or 'unknown'
-            self._lock.close(); self._lock = None
-            raise RunLocked(f"another bn_course run ({who}) is writing into {self.out}; wait for it to finish "
-                            f"or choose another {self.flag}") from None
-        self._lock.seek(0); self._lock.truncate(); self._lock.write(f'pid {os.getpid()}, run {self.run_id}'); self._lock.flush()
-        self.staging = Path(tempfile.mkdtemp(dir=self.out.parent, prefix=f'.{self.out.name}.new-{self.run_id}-'))
-        os.chmod(self.staging, 0o777 & ~_umask())
+        self.out = check_out_dir(self.out, self.flag)                    # the cheap checks, before anything is made
+        self._made = _make_parents(self.out.parent)
+        try:
+            self._take_lock()                                            # first: what follows is this run's alone
+            try:
+                self._restore()
+                for p in self._beside('new'): shutil.rmtree(p, ignore_errors=True)   # killed runs' staging folders
+                check_out_dir(self.out, self.flag)                       # again, now that no other run can change out
+                self._try_rename()
+                prefix = f'.{self.out.name}.new-{self.run_id}-'
+                self.staging = Path(tempfile.mkdtemp(dir=self.out.parent, prefix=prefix))
+                os.chmod(self.staging, 0o777 & ~_umask())
+            except BaseException: self._release_lock(); raise
+        except BaseException: _remove_empty(self._made); raise
         return self
 
     def path(self, name: str) -> Path:
@@ -112,35 +231,310 @@ class RunFolder:
         return self.staging/name
 
     def _restore(self):
-        "A run stopped between its two renames leaves `out` missing and the old folder aside: put it back."
-        aside = self._aside()
-        if aside and not self.out.exists(): os.rename(aside[-1], self.out); aside = aside[:-1]
-        for a in aside: shutil.rmtree(a, ignore_errors=True)
+        "A run stopped between its two renames leaves `out` missing and the earlier run aside: put it back."
+        aside = self._beside('old')
+        with _signals_held():
+            if aside and not self.out.exists(): os.rename(aside[-1], self.out); aside = aside[:-1]
+            for a in aside: shutil.rmtree(a, ignore_errors=True)
+
+    def _try_rename(self):
+        "A run ends by renaming `out`: try it now, so a folder that cannot be renamed is refused before any training."
+        if not self.out.exists(): return
+        aside = self.out.parent/f'.{self.out.name}.old-{self.run_id}'
+        with _signals_held():
+            try: os.rename(self.out, aside)
+            except OSError as e:
+                raise RunFolderError(f"{self.flag} {self.out} cannot be replaced: {_why(e)}; a run swaps its folder "
+                                     f"whole at the end, so choose another {self.flag} (a folder inside it, e.g. "
+                                     f"{self.out/'run'})") from None
+            os.rename(aside, self.out)
 
     def _commit(self):
         files = {f.name: _sha256(f) for f in sorted(self.staging.iterdir()) if f.is_file()}
-        manifest = {'run_id': self.run_id, 'finished': time.strftime('%Y-%m-%dT%H:%M:%S%z'), **self.info, 'files': files}
+        finished = time.strftime('%Y-%m-%dT%H:%M:%S%z')
+        manifest = {'run_id': self.run_id, 'finished': finished, **self.info, 'files': files}
         atomic_write_bytes(self.staging/MANIFEST, (json.dumps(manifest, indent=2, ensure_ascii=False) + '\n').encode())
-        old = None
-        if self.out.exists():
-            old = self.out.parent/f'.{self.out.name}.old-{self.run_id}'
-            os.rename(self.out, old)
-        os.rename(self.staging, self.out)
-        if old: shutil.rmtree(old, ignore_errors=True)
+        old = self.out.parent/f'.{self.out.name}.old-{self.run_id}' if self.out.exists() else None
+        with _signals_held() as held:                                   # Ctrl-C now would split the two renames
+            try:
+                if old: os.rename(self.out, old)
+                try: os.rename(self.staging, self.out)
+                except OSError:
+                    if old: os.rename(old, self.out)                     # the earlier run back in place, whole
+                    raise
+            except OSError as e:
+                kept = self.out.parent/f'{self.out.name}-{self.run_id}'
+                try: os.rename(self.staging, kept)
+                except OSError: kept = self.staging
+                self.staging = None                                      # the finished run is kept, not cleaned up
+                raise RunFolderError(f"{self.flag} {self.out} could not be replaced ({_why(e)}): it holds what it held "
+                                     f"before, and this run's files are in {kept}") from None
+            self.staging = None
+            if old: shutil.rmtree(old, ignore_errors=True)
+            if signal.SIGINT in held:                                    # too late to stop: say what happened instead
+                held.remove(signal.SIGINT)
+                if sys.stderr:
+                    print(f"interrupted as the run finished: {self.out} holds the new run, whole", file=sys.stderr)
 
     def __exit__(self, exc_type, exc, tb):
         try:
             if exc_type is None: self._commit()
         finally:
-            if self.staging is not None and self.staging.exists(): shutil.rmtree(self.staging, ignore_errors=True)
-            self.staging = None
-            if self._lock: self._lock.close(); self._lock = None      # closing releases the flock
+            if self.staging is not None: shutil.rmtree(self.staging, ignore_errors=True); self.staging = None
+            if self._lock_fd is not None: self._release_lock()
+            _remove_empty(self._made)                                    # parents this run made, if they stayed empty
         return False
 
-def read_manifest(out) -> dict:
+def read_manifest(out  # a finished run's folder
+                 ) -> dict:
     "The `run.json` of a finished run in `out`, after checking every listed file's SHA-256."
     out = Path(out)
-    m = json.loads((out/MANIFEST).read_text(encoding='utf-8'))
+    m = _manifest(out)
+    if m is None: raise RunFolderError(f"{out} holds no valid {MANIFEST}: it is not a finished bn_course run")
     bad = [n for n, h in m['files'].items() if not (out/n).is_file() or _sha256(out/n) != h]
-    if bad: raise RunFolderError(f"{out}: {', '.join(bad)} missing or changed since run {m['run_id']} wrote them; run it again")
+    if bad:
+        raise RunFolderError(f"{out}: {', '.join(bad)} missing or changed since run {m['run_id']} wrote them; "
+                             "run it again")
     return m
+
+# %% ../nbs/08_runs.ipynb #648b3e4e
+import math
+from dataclasses import dataclass, field
+
+# %% ../nbs/08_runs.ipynb #81531407
+SCHEMA = 2                                   # the version of metrics.json this bn_course writes
+SPLITS = ('train', 'valid', 'test')          # training set, validation split (held out from it), test set
+KINDS = ('train', 'compare', 'seeds', 'sweep', 'fig1', 'ddp', 'grid')   # what produced a Result
+
+class ResultSchemaError(ValueError):
+    "A result file this bn_course cannot read; the message names the fix."
+
+def _nan_to_none(o):
+    "JSON has no NaN: store it as null."
+    if isinstance(o, float) and not math.isfinite(o): return None
+    if isinstance(o, dict): return {k: _nan_to_none(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)): return [_nan_to_none(v) for v in o]
+    return o
+
+def _none_to_nan(o):
+    "Back from JSON: null becomes NaN, inside lists too."
+    if o is None: return float('nan')
+    if isinstance(o, list): return [_none_to_nan(v) for v in o]
+    return o
+
+def save_json(obj, path):
+    "Write `obj` as JSON atomically (temp file + rename); NaN/Inf become null."
+    text = json.dumps(_nan_to_none(obj), indent=2, allow_nan=False, ensure_ascii=False)
+    atomic_write_bytes(Path(path), (text + '\n').encode())
+
+
+# %% ../nbs/08_runs.ipynb #8770eb70
+@dataclass
+class History:
+    "One model's record in a `Result`: what it is (`attrs`), its metrics at each evaluation point, whether it diverged."
+    attrs: dict = field(default_factory=dict)     # arm, seed, lr, setting …: what `Result.select` and `values` match on
+    metrics: dict = field(default_factory=dict)   # metric name -> one value per evaluation point (NaN once diverged)
+    diverged: bool = False
+    diverged_at: int | None = None                # training steps taken when the divergence was found
+
+    def __getattr__(self, name):
+        "Every metric reads as an attribute: `h.test_acc` is `h.metrics['test_acc']`."
+        metrics = self.__dict__.get('metrics')
+        if metrics is not None and name in metrics: return metrics[name]
+        raise AttributeError(f"History has no attribute or metric {name!r}"
+                             + (f"; its metrics: {', '.join(metrics)}" if metrics else ''))
+
+    def append(self, **values):
+        "Add one evaluation point's values, e.g. `h.append(test_loss=0.3, test_acc=0.9)`."
+        for k, v in values.items(): self.metrics.setdefault(k, []).append(v)
+
+
+# %% ../nbs/08_runs.ipynb #8cc9375a
+def _metric_label(m: str) -> str: return m.replace('_acc', ' acc').replace('_loss', ' loss')
+
+@dataclass
+class Result:
+    "The one result of every run kind (compare, seeds, sweep, fig1, ddp, grid): per-model histories, run settings."
+    kind: str                                      # one of KINDS
+    dataset: str                                   # a name from bn_course.data.DATASETS
+    config: dict                                   # settings, device, torch version, threads, sizes, n_classes, step …
+    histories: dict                                # model name -> History
+    axis: str = 'epoch'                            # the evaluation points count 'epoch's or training 'step's
+    points: list = field(default_factory=list)     # evaluation points on that axis (0 = before any training)
+    seconds: list = field(default_factory=list)    # training seconds since the previous point (evaluation excluded)
+    fallback: str | None = None                    # why the dataset stands in for the one asked for
+    source: str | None = None                      # where the data was read from
+    label: str = ''                                # the dataset's name as results show it (`Data.label`)
+    effects: list = field(default_factory=list)    # paired effects worked out from the histories (dicts)
+    extra: dict = field(default_factory=dict)      # what only this kind of run records
+    run_id: str | None = None                      # the run folder's id, when the run wrote one
+    schema: int = SCHEMA
+
+    def __post_init__(self):
+        if self.axis not in ('epoch', 'step'): raise ValueError(f"axis is 'epoch' or 'step', got {self.axis!r}")
+
+    @property
+    def n_classes(self) -> int: return self.config['n_classes']
+    @property
+    def train_seconds(self) -> float:
+        "Training time of the whole run, evaluation excluded."
+        return float(sum(self.seconds))
+    @property
+    def metrics(self) -> list:
+        "The metric names the histories hold, in order."
+        return list(dict.fromkeys(k for h in self.histories.values() for k in h.metrics))
+
+    def to_dict(self) -> dict:
+        models = {n: {'attrs': h.attrs, 'diverged': h.diverged, 'diverged_at': h.diverged_at, 'metrics': h.metrics}
+                  for n, h in self.histories.items()}
+        return {'schema': SCHEMA, 'kind': self.kind, 'dataset': self.dataset, 'label': self.label,
+                'fallback': self.fallback, 'source': self.source, 'run_id': self.run_id, 'config': self.config,
+                'axis': self.axis, 'points': list(self.points), 'seconds': list(self.seconds), 'models': models,
+                'effects': self.effects, 'extra': self.extra}
+
+    def save(self, path):
+        "Write the result as JSON atomically (NaN as null)."
+        save_json(self.to_dict(), path)
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = 'the result') -> Result:
+        "A `Result` from `to_dict`'s shape, or from the schema-1 files older bn_course versions wrote (see `load`)."
+        if not isinstance(d, dict):
+            raise ResultSchemaError(f"{where} is not a bn_course result (a JSON object was expected)")
+        schema = d.get('schema', 1)
+        if isinstance(schema, bool) or not isinstance(schema, int) or schema < 1:
+            raise ResultSchemaError(f"{where} has an unknown schema {schema!r}: it was not written by bn_course; "
+                                    "run the command that makes it again")
+        if schema > SCHEMA:
+            raise ResultSchemaError(f"{where} has schema {schema}, newer than this bn_course reads (up to {SCHEMA}); "
+                                    "upgrade bn_course (pip install -U bn_course) to read it")
+        if schema == 1: d = _from_schema1(d, where)
+        hs = {n: History(dict(m.get('attrs') or {}), {k: _none_to_nan(v) for k, v in m['metrics'].items()},
+                         bool(m['diverged']), m.get('diverged_at')) for n, m in d['models'].items()}
+        keep = ('axis', 'points', 'seconds', 'fallback', 'source', 'label', 'effects', 'extra', 'run_id')
+        return cls(d['kind'], d['dataset'], d['config'], hs, **{k: d[k] for k in keep if d.get(k) is not None})
+
+    @classmethod
+    def load(cls, path) -> Result:
+        "Read a result file: schema 2, or a schema-1 compare, `compare --seeds` or fig1 file (`valid_*` → `test_*`)."
+        path = Path(path)
+        try: d = json.loads(path.read_text(encoding='utf-8'))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ResultSchemaError(f"{path} is not a JSON result file ({e}); run the command that writes it again"
+                                    ) from None
+        return cls.from_dict(d, str(path))
+
+    def select(self, **attrs) -> dict:
+        "The histories whose attributes match every `attrs` item, by name: `r.select(arm='bn', lr=0.01)`."
+        def match(h): return all(k in h.attrs and h.attrs[k] == v for k, v in attrs.items())
+        return {n: h for n, h in self.histories.items() if match(h)}
+
+    def chance(self, metric: str) -> float:
+        "What guessing scores on `metric`: accuracy 1/C, loss ln C (C classes)."
+        if metric.endswith('_acc'): return 1 / self.n_classes
+        if metric.endswith('_loss'): return math.log(self.n_classes)
+        raise ValueError(f"chance is defined for *_acc and *_loss metrics, not {metric!r}")
+
+    def _picked(self, select: dict) -> dict:
+        "The selected histories in seed order; an error naming the fix when the seeds do not tell them apart."
+        hs = self.select(**select)
+        if not hs:
+            known = sorted({f"{k}={v!r}" for h in self.histories.values() for k, v in h.attrs.items()})
+            raise ValueError(f"no run matches {select or 'the selection'}; the runs' attributes: "
+                             f"{', '.join(known[:12])}")
+        seeds = [h.attrs.get('seed') for h in hs.values()]
+        if None in seeds:
+            raise ValueError(f"runs {[n for n, h in hs.items() if 'seed' not in h.attrs][:3]} have no 'seed' attribute")
+        if len(set(seeds)) < len(seeds):
+            differ = sorted({k for h in hs.values() for k, v in h.attrs.items()
+                             if k != 'seed' and any(g.attrs.get(k) != v for g in hs.values())})
+            raise ValueError(f"{len(hs)} runs match {select or 'the selection'} but their seeds repeat; select on "
+                             f"{', '.join(differ) or 'more attributes'} as well")
+        return dict(sorted(hs.items(), key=lambda kv: kv[1].attrs['seed']))
+
+    def seeds(self, **select) -> list:
+        "The seeds of the selected runs, in the order `values` returns them."
+        return [h.attrs['seed'] for h in self._picked(select).values()]
+
+    def curves(self, metric: str, **select):
+        "`metric` at every evaluation point, `(runs, points)`, runs in seed order; a diverged run scores at chance."
+        import numpy as np   # here: the run folder code never needs numpy
+        rows = []
+        for n, h in self._picked(select).items():
+            if metric not in h.metrics:
+                raise ValueError(f"run {n!r} has no metric {metric!r}; it has {', '.join(h.metrics)}")
+            row = np.array([np.nan if v is None else v for v in h.metrics[metric]], dtype=float)
+            if h.diverged: row[~np.isfinite(row)] = self.chance(metric)   # the course's one rule: diverged = chance
+            rows.append(row)
+        return np.stack(rows)
+
+    def values(self, metric: str, at: int = -1, **select):
+        "`metric` at evaluation point index `at`, one value per selected run in seed order; a diverged run at chance."
+        curves = self.curves(metric, **select)
+        if not -curves.shape[1] <= at < curves.shape[1]:
+            raise IndexError(f"evaluation point index {at} is out of range: {curves.shape[1]} points")
+        return curves[:, at]
+
+    def index(self, point) -> int:
+        "The index of evaluation point `point` (an epoch or a step count), for `values(at=…)`."
+        try: return self.points.index(point)
+        except ValueError: pass
+        raise ValueError(f"{point} is not an evaluation point; the points are {self.points}")
+
+    def summary(self, max_rows: int = 20) -> str:
+        "A short text table: every model's metrics at the last evaluation point, and the training time."
+        c, fmt = self.config, (lambda v, spec: '—' if v is None or not math.isfinite(v) else format(v, spec))
+        sizes = ' / '.join(f"{c[f'n_{s}']} {s}" for s in SPLITS if c.get(f'n_{s}'))
+        at = f"{self.axis} {self.points[-1]}" if self.points else 'no evaluation point'
+        lr = c.get('lr')
+        lr = 'per model' if isinstance(lr, dict) else lr
+        lines = [f"dataset: {self.label or self.dataset}, {sizes} images; batch {c.get('batch_size', '—')}, "
+                 f"{c.get('optimizer', '—')} lr {lr}; {self.kind} run, values at {at}"]
+        cols = [m for m in self.metrics if m.split('_')[0] in SPLITS and m.endswith(('_loss', '_acc'))]
+        width = max([8, *(len(n) + 2 for n in self.histories)])
+        lines.append(f"{'model':<{width}}" + ''.join(f"{_metric_label(m):>12}" for m in cols) + '  status')
+        for i, (n, h) in enumerate(self.histories.items()):
+            if i == max_rows: lines.append(f"… and {len(self.histories) - max_rows} more models"); break
+            vals = [h.metrics[m][-1] if h.metrics.get(m) else None for m in cols]
+            status = f"diverged (found at step {h.diverged_at})" if h.diverged and h.diverged_at is not None else \
+                     'diverged' if h.diverged else 'ok'
+            lines.append(f"{n:<{width}}" + ''.join(f"{fmt(v, '.2%' if m.endswith('_acc') else '.4f'):>12}"
+                                                   for m, v in zip(cols, vals)) + f"  {status}")
+        if self.seconds: lines.append(f"training time (all models, evaluation excluded): {self.train_seconds:.1f} s"
+                                      + (f", {self.train_seconds / len(self.seconds):.2f} s per {self.axis}"
+                                         if self.axis == 'epoch' else ''))
+        return '\n'.join(lines)
+
+# %% ../nbs/08_runs.ipynb #af930253
+_OLD_METRICS = {'train_loss': 'train_loss', 'train_acc': 'train_acc',     # schema 1's names: valid_* was the test set
+                'valid_loss': 'test_loss', 'valid_acc': 'test_acc'}
+
+def _from_schema1(d: dict, where: str) -> dict:
+    "A schema-1 file (written before results had a schema) in schema 2's shape; its `valid_*` meant the test set."
+    refuse = (f"{where} is an old (schema 1) {{}} result, which this bn_course cannot read; run the command that "
+              f"wrote it again to write schema {SCHEMA}")
+    if 'settings' in d and 'grid' in d: raise ResultSchemaError(refuse.format('sweep'))
+    models, cfg = d.get('models'), dict(d.get('config') or {})
+    if not isinstance(models, dict) or 'dataset' not in d: raise ResultSchemaError(refuse.format('bn_course'))
+    cfg.setdefault('n_classes', 10)                # every schema-1 run trained on a dataset of 10 classes
+    out = dict(dataset=d['dataset'], fallback=d.get('fallback'), label=d.get('label'), config=cfg,
+               run_id=d.get('run_id'), extra={'converted_from_schema': 1})
+    first = next(iter(models.values()), {})
+    if 'steps' in d and 'percentiles' in first:    # fig1.json: test accuracy and sigmoid-input percentiles at steps
+        return dict(out, kind='fig1', axis='step', points=d['steps'], models={
+            n: {'attrs': {'arm': n, 'seed': cfg.get('seed'), 'median_spread': m.get('median_spread')},
+                'diverged': m['diverged'], 'diverged_at': m.get('diverged_at'),
+                'metrics': {'test_acc': m['test_acc'], 'percentiles': m['percentiles']}} for n, m in models.items()})
+    if not all(k in first for k in _OLD_METRICS): raise ResultSchemaError(refuse.format('bn_course'))
+    if 'seeds' in d:                               # compare --seeds: per arm, one list per seed
+        runs = {f'{n}/{s}': {'attrs': {'arm': n, 'seed': s}, 'diverged': m['diverged'][i],
+                             'metrics': {new: m[old][i] for old, new in _OLD_METRICS.items()}}
+                for n, m in models.items() for i, s in enumerate(d['seeds'])}
+        effects = [dict(d['effect'], metric=_OLD_METRICS.get(d['effect'].get('metric'), d['effect'].get('metric')))] \
+                  if d.get('effect') else []
+        n_points = len(first['valid_acc'][0]) if first['valid_acc'] else 0
+        return dict(out, kind='seeds', points=list(range(1, n_points + 1)), seconds=d.get('epoch_seconds'), models=runs,
+                    effects=effects)
+    return dict(out, kind='compare', points=list(range(1, len(first['valid_acc']) + 1)), seconds=d.get('epoch_seconds'),
+                models={n: {'attrs': {'arm': n, 'seed': cfg.get('seed')}, 'diverged': m['diverged'],
+                            'metrics': {new: m[old] for old, new in _OLD_METRICS.items()}} for n, m in models.items()})

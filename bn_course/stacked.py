@@ -4,19 +4,19 @@
 
 # %% ../nbs/06_stacked.ipynb #3ff558aa
 from __future__ import annotations
-import functools, math, sys, time, warnings
+import functools, time, warnings
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
 from .data import Data
 from .models import MLP, ACTIVATIONS
-from .training import Comparison, History, resolve_device, score_epoch, _check_run, _run_config
+from .runs import Result
+from .training import Step, fit
 
 # %% auto #0
-__all__ = ['can_stack', 'StackedMLP', 'StackedOptimizer', 'train_stacked']
+__all__ = ['can_stack', 'StackedMLP', 'StackedOptimizer', 'StackedStep', 'train_stacked']
 
 # %% ../nbs/06_stacked.ipynb #b9c5f30c
 def can_stack(models) -> str | None:
@@ -85,12 +85,18 @@ class StackedMLP(nn.Module):
         bns = [l for l in model if isinstance(l, nn.BatchNorm1d)]
         return bns[i] if bns else None
 
+    def _groups(self, x) -> int:
+        "How many batches `x` holds: 1 for a shared `(B, F)` batch, S for `(S, B, F)` (S divides K; model k reads batch k // (K/S))."
+        if x.ndim == 2: return 1
+        if x.ndim != 3 or self.K % x.shape[0]: raise ValueError(f"inputs of {self.K} stacked models: (B, F), or (S, B, F) with S dividing {self.K}; got {tuple(x.shape)}")
+        return x.shape[0]
+
     def _first(self, x):
-        "First layer for shared `(B, F)` or per-model `(K, B, F)` inputs → `(B, K·n1)`."
+        "First layer for shared `(B, F)` or grouped `(S, B, F)` inputs (S = K: one batch per model) → `(B, K·n1)`."
         w, b = self.weights[0], self.biases[0]
         if x.ndim == 2: return torch.addmm(b, x, w)
-        K, B, n = self.K, x.shape[1], w.shape[1] // self.K
-        return torch.baddbmm(b.view(K, 1, n), x, w.view(-1, K, n).transpose(0, 1)).transpose(0, 1).reshape(B, K * n)
+        S, B, n = self._groups(x), x.shape[1], w.shape[1] // self._groups(x)   # n: the columns of the models reading one batch
+        return torch.baddbmm(b.view(S, 1, n), x, w.view(-1, S, n).transpose(0, 1)).transpose(0, 1).reshape(B, -1)
 
     def _bn(self, a, i, train):
         "Per-model BatchNorm of hidden layer i (channels of models without BN pass through)."
@@ -118,7 +124,7 @@ class StackedMLP(nn.Module):
         return a, cache
 
     def forward(self, x):
-        "Logits `(K, B, classes)` for shared `(B, F)` or per-model `(K, B, F)` inputs (eval mode uses running statistics)."
+        "Logits `(K, B, classes)` for shared `(B, F)` or grouped `(S, B, F)` inputs (eval mode uses running statistics)."
         with torch.no_grad(): return self._forward(x, self.training)[0]
 
     def _bn_backward(self, g, i, bn_in):
@@ -130,22 +136,28 @@ class StackedMLP(nn.Module):
         return da, dgamma, dbeta
 
     def loss_and_grads(self, x, y, onehot, need_loss: bool = True):
-        "One training forward + hand-written backward: per-model mean losses `(K,)` (or None) and gradients per parameter."
-        K, L = self.K, len(self.weights)
+        "One training forward + hand-written backward on `x` `(B, F)` or `(S, B, F)` with labels `y` `(B,)`/`(S, B)` and their one-hot rows: per-model mean losses `(K,)` (or None) and gradients per parameter."
+        K, L, S = self.K, len(self.weights), self._groups(x)
         B = y.shape[-1]
         logits, cache = self._forward(x, True)
         logp = torch.log_softmax(logits, -1)                                     # (K, B, C)
-        loss = None
-        if need_loss: loss = -logp.gather(2, y.expand(K, B).unsqueeze(2)).mean(1).view(K)
-        g = logp.exp_().sub_(onehot).mul_(1 / B)   # d(sum of per-model mean CE)/d logits, (K, B, C)
+        C, loss = logp.shape[-1], None
+        if need_loss: loss = -logp.gather(2, y.view(S, 1, B, 1).expand(S, K // S, B, 1).reshape(K, B, 1)).mean(1).view(K)
+        # d(sum of per-model mean CE)/d logits, (K, B, C): the K/S models reading one batch share its one-hot rows
+        g = logp.exp_().view(S, K // S, B, C).sub_(onehot.view(S, 1, B, C)).mul_(1 / B).view(K, B, C)
         grads = {}
         for i in range(L - 1, -1, -1):
             if i == 0:
                 if g.ndim == 3: g = g.transpose(0, 1).reshape(B, -1)
                 if x.ndim == 2: dw = torch.mm(x.t(), g)
                 else:
-                    n = g.shape[1] // K
-                    dw = torch.bmm(x.transpose(1, 2), g.view(B, K, n).transpose(0, 1)).transpose(0, 1).reshape(x.shape[2], K * n)
+                    n = g.shape[1] // S
+                    xT, gS = x.transpose(1, 2), g.view(B, S, n).transpose(0, 1)
+                    if torch.compiler.is_compiling() or torch.is_grad_enabled():   # neither takes a strided out=
+                        dw = torch.bmm(xT, gS).transpose(0, 1).reshape(x.shape[2], -1)
+                    else:   # written straight into the (F, K·n1) layout: no copy of the largest gradient
+                        dw = x.new_empty(x.shape[2], g.shape[1])
+                        torch.bmm(xT, gS, out=dw.view(-1, S, n).transpose(0, 1))
                 grads[self.weights[0]] = dw
                 if self.bias: grads[self.biases[0]] = g.sum(0)
                 break
@@ -160,6 +172,17 @@ class StackedMLP(nn.Module):
             if self.any_bn and self.norm_place == 'before':
                 g, grads[self.gammas[i - 1]], grads[self.betas[i - 1]] = self._bn_backward(g, i - 1, bn_in)
         return loss, grads
+
+    def per_model(self, values) -> dict:
+        "Spread one value per model `(K,)` (e.g. learning rates) over every trainable parameter's layout: `{parameter: tensor broadcastable to it}`."
+        v = torch.as_tensor(values, dtype=self.weights[0].dtype, device=self.weights[0].device).reshape(-1)
+        if len(v) != self.K: raise ValueError(f"per_model needs one value per stacked model ({self.K}), got {len(v)}")
+        out = {}
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            if i == 0: out[w], out[b] = v.repeat_interleave(self.sizes[1])[None], v.repeat_interleave(self.sizes[1])  # (F, K·n1), (K·n1,)
+            else: out[w] = out[b] = v.view(-1, 1, 1)                                     # (K, n_in, n_out), (K, 1, n_out)
+        for i, (g, b) in enumerate(zip(self.gammas, self.betas)): out[g] = out[b] = v.repeat_interleave(self.sizes[i + 1])
+        return {p: t for p, t in out.items() if p.requires_grad}
 
     @torch.no_grad()
     def write_back(self, models):
@@ -181,21 +204,30 @@ class StackedMLP(nn.Module):
                 b.num_batches_tracked.fill_(self.counts[k] + self.steps)
 
 class StackedOptimizer:
-    "Adam or SGD on the gradients `StackedMLP.loss_and_grads` returns: torch's fused kernels, or (`fused=False`) plain tensor operations."
-    def __init__(self, params, lr: float, kind: str = 'adam', betas=(0.9, 0.999), eps: float = 1e-8, fused: bool | None = None):
+    """Adam or SGD on the gradients `StackedMLP.loss_and_grads` returns, with one learning rate for all models (`lr` a
+    number) or one per model (`lr` a `{parameter: tensor}` dict, e.g. `StackedMLP.per_model(rates)`): torch's fused
+    kernels, or (`fused=False`) plain tensor operations."""
+    def __init__(self, params, lr: float | dict, kind: str = 'adam', betas=(0.9, 0.999), eps: float = 1e-8, fused: bool | None = None):
         if kind not in ('adam', 'sgd'): raise ValueError(f"unknown optimizer {kind!r}: choose adam or sgd")
         self.params, self.lr, self.kind, self.betas, self.eps = [p for p in params if p.requires_grad], lr, kind, betas, eps
         # fused=False: what torch.compile can trace (it cannot trace the fused Adam kernel)
         self.fused = hasattr(torch, '_fused_adam_') if fused is None else fused
         dev = self.params[0].device
-        self.lr_t = torch.tensor(lr, dtype=torch.float64, device=dev)  # a tensor: compiled once, not once per rate
+        self.rates = None                   # per model: one tensor per parameter, broadcastable to it
+        if isinstance(lr, dict):
+            if missing := [i for i, p in enumerate(self.params) if p not in lr]:
+                raise ValueError(f"lr has no learning rates for parameters {missing}: build it with StackedMLP.per_model")
+            self.rates = [lr[p].to(p.dtype).expand_as(p) for p in self.params]
+        # a tensor: compiled once, not once per rate; per model, the rates multiply the step instead (lr_t = 1)
+        self.lr_t = torch.tensor(1. if self.rates else lr, dtype=torch.float64, device=dev)
         if kind == 'adam':
             self.m = [torch.zeros_like(p) for p in self.params]
             self.v = [torch.zeros_like(p) for p in self.params]
             self.t = torch.zeros((), dtype=torch.float32, device=dev)  # one step count shared by all
+            if self.rates and self.fused: self.u = [torch.zeros_like(p) for p in self.params]
 
     def corrections(self, n: int) -> torch.Tensor:
-        "Adam's step size lr/(1−β₁ᵗ) and its √(1−β₂ᵗ) for the next `n` steps, `(n, 2)`, worked out in double precision."
+        "Adam's step size lr/(1−β₁ᵗ) (lr = 1 with per-model rates) and its √(1−β₂ᵗ) for the next `n` steps, `(n, 2)`, worked out in double precision."
         b1, b2 = self.betas
         t = self.t.double() + torch.arange(1, n + 1, dtype=torch.float64, device=self.t.device)
         return torch.stack([self.lr_t / (1 - b1 ** t), (1 - b2 ** t).sqrt()], 1).float()
@@ -203,24 +235,41 @@ class StackedOptimizer:
     @torch.no_grad()
     def step(self, grads: dict, correction: torch.Tensor | None = None):
         "One update. `correction`: this step's row of `corrections`, for Adam with `fused=False` (else worked out here)."
-        gs = [grads[p] for p in self.params]
+        # the fused kernels walk a gradient's memory as if laid out like its parameter: a transposed gradient (as vmap's
+        # backward returns for stacked weights) would be read in the wrong order, silently (tests/test_private_torch.py)
+        gs = [g if g.stride() == p.stride() else torch.empty_like(p).copy_(g) for p, g in ((p, grads[p]) for p in self.params)]
+        rates = self.rates
         if self.kind == 'sgd':
+            if rates:
+                for p, g, r in zip(self.params, gs, rates): p.addcmul_(g, r, value=-1)
+                return
             if self.fused: return torch._foreach_add_(self.params, gs, alpha=-self.lr)
             for p, g in zip(self.params, gs): p.sub_(g * self.lr_t)
             return
         b1, b2 = self.betas
         if self.fused:  # the kernel behind torch.optim.Adam(fused=True), called once, without the optimizer's Python overhead (1.35× per epoch, see _ACT_BACKWARD)
             self.t.add_(1)
-            return torch._fused_adam_(self.params, gs, self.m, self.v, [], [self.t] * len(gs), lr=self.lr, beta1=b1,
-                                      beta2=b2, weight_decay=0., eps=self.eps, amsgrad=False, maximize=False)
+            if not rates:
+                return torch._fused_adam_(self.params, gs, self.m, self.v, [], [self.t] * len(gs), lr=self.lr, beta1=b1,
+                                          beta2=b2, weight_decay=0., eps=self.eps, amsgrad=False, maximize=False)
+            # per-model rates: the kernel takes one lr, so it writes Adam's step at lr 1 into zeroed buffers u (u = −step),
+            # and each parameter moves by rate × u. Without weight decay Adam's step does not read the parameter, so this
+            # is Adam at each model's rate; a bench of the lab's MLP costs it 1.1-1.5× the single-rate kernel, against
+            # 4-7× for the unfused formula below
+            for u in self.u: u.zero_()
+            torch._fused_adam_(self.u, gs, self.m, self.v, [], [self.t] * len(gs), lr=1., beta1=b1,
+                               beta2=b2, weight_decay=0., eps=self.eps, amsgrad=False, maximize=False)
+            for p, u, r in zip(self.params, self.u, rates): p.addcmul_(u, r)
+            return
         # torch.optim.Adam's formula; compiled, a correction computed inside the step would be redone for every vector
         # of every parameter (powers included), so the compiled loop passes it in
         step_size, bc2_sqrt = correction if correction is not None else self.corrections(1)[0]
         self.t.add_(1)
-        for p, g, m, v in zip(self.params, gs, self.m, self.v):
+        for i, (p, g, m, v) in enumerate(zip(self.params, gs, self.m, self.v)):
             m.lerp_(g, 1 - b1)
             v.mul_(b2).addcmul_(g, g, value=1 - b2)
-            p.sub_(step_size * m / (v.sqrt() / bc2_sqrt + self.eps))
+            step = step_size * m / (v.sqrt() / bc2_sqrt + self.eps)
+            p.sub_(step * rates[i] if rates else step)
 
 # %% ../nbs/06_stacked.ipynb #be120522
 def _train_step(sm: StackedMLP, opt: StackedOptimizer, x, y, eye, idx, correction=None, need_loss: bool = True):
@@ -242,16 +291,19 @@ def _no_compile(opt: StackedOptimizer, fused: bool, e: Exception):
     opt.fused = fused
     why = next(iter(str(e).strip().splitlines()), '')
     if type(e).__name__ == 'FailOnRecompileLimitHit':
-        why = "this process has compiled the step for too many other settings already (torch._dynamo.config.recompile_limit)"
-    warnings.warn(f"torch.compile failed ({type(e).__name__}: {why}); training without it: same math, slower", stacklevel=4)
+        why = ("this process has compiled the step for too many other settings already "
+               "(torch._dynamo.config.recompile_limit)")
+    warnings.warn(f"torch.compile failed ({type(e).__name__}: {why}); training without it: same math, slower",
+                  stacklevel=5)
 
 def _try_compiled(sm: StackedMLP, opt: StackedOptimizer, *args):
     "The compiled step's first call, which compiles it: the losses, or None (with a warning) when compiling fails."
     import torch._dynamo
     exc, cfg = torch._dynamo.exc, torch._dynamo.config
-    fused, opt.fused = opt.fused, False  # the compiler fuses Adam's tensor operations itself; it cannot trace torch's fused kernel
+    # the compiler fuses Adam's tensor operations itself; it cannot trace torch's fused kernel
+    fused, opt.fused = opt.fused, False
     try: step = _compiled_step()
-    except RuntimeError as e: return _no_compile(opt, fused, e)  # torch.compile unsupported here (e.g. a Python too new for it)
+    except RuntimeError as e: return _no_compile(opt, fused, e)  # unsupported here (e.g. a Python too new for it)
     # past cfg.recompile_limit graphs of one function, dynamo would run it uncompiled in silence: make that an error
     strict = {k: True for k in ('fail_on_recompile_limit_hit', 'fail_on_cache_limit_hit') if hasattr(cfg, k)}
     try:
@@ -259,56 +311,82 @@ def _try_compiled(sm: StackedMLP, opt: StackedOptimizer, *args):
     except (exc.TorchDynamoException, getattr(exc, 'FailOnRecompileLimitHit', exc.TorchDynamoException)) as e:
         return _no_compile(opt, fused, e)  # no C++ compiler, a graph break, ...: raised before any of the step ran
 
-def train_stacked(models: dict, data: Data, epochs: int = 10, bs: int = 32, lr: float = 0.01, seed: int = 1,
-                  optimizer: str = 'adam', device: str = 'auto', progress: bool = True, shuffle_seeds: dict | None = None,
-                  check_every: int = 20, compile: bool = False) -> Comparison:
-    "Like `train_models`, but all models train as one `StackedMLP`; `shuffle_seeds` gives each model its own batch order."
-    _check_run('train_stacked', models, epochs)
-    if isinstance(lr, dict): raise ValueError("train_stacked needs one learning rate for all models; use train_models for several")
-    if bs < 2 and any(m.config['norm'] == 'batch' for m in models.values()):
-        raise ValueError(f"batch size {bs}: BatchNorm expects more than 1 value per channel when training; use a batch of 2 or more")
-    names, dev = list(models), resolve_device(device)
-    data = data.to(dev)
-    for m in models.values(): m.to(dev)  # write_back and evaluation use the models themselves
-    sm = StackedMLP([models[n] for n in names])
-    opt = StackedOptimizer(sm.parameters(), lr, optimizer)
-    seeds = [shuffle_seeds[n] if shuffle_seeds else seed for n in names]
-    groups = sorted(set(seeds))                            # one batch order per distinct seed
-    gens = {s: torch.Generator().manual_seed(s) for s in groups}
-    which = torch.tensor([groups.index(s) for s in seeds], device=dev)
-    K, n, n_batches = len(names), len(data.x_train), data.n_batches(bs)
-    if n_batches == 0: raise ValueError(f"batch size {bs} is larger than the {n} training images of {data.label}")
-    eye = torch.eye(sm.sizes[-1], device=dev)
-    step, compiled, compile_secs = _train_step, False, None
-    corrected = compile and optimizer == 'adam'  # the compiled Adam takes its corrections from outside (StackedOptimizer)
-    hist, secs = {nm: History() for nm in names}, []
-    bar = tqdm(range(epochs), desc=f'training {K} models on {data.label}', disable=not progress, file=sys.stderr, leave=False)
-    for epoch in bar:
-        t0 = time.perf_counter()
-        perms = torch.stack([torch.randperm(n, generator=gens[s]) for s in groups]).to(dev)
-        if corrected: corr = opt.corrections(n_batches)
+class StackedStep(Step):
+    "All models as one `StackedMLP` (hand-written backward) and one `StackedOptimizer`: the fast path for MLPs."
+    name = 'stacked'
+    def __init__(self, compile: bool = False): self.compile = compile   # torch.compile the step (see below)
+
+    def check(self, models, bs, lrs, optimizer):
+        if why := can_stack(list(models.values())):
+            raise ValueError(f"cannot stack these models: {why}; train them with train_models (the readable step)")
+        if len(set(lrs.values())) > 1:
+            raise ValueError("the stacked step trains all models with one learning rate; use train_models (or the grid "
+                             "engine) for several")
+
+    def setup(self, models, data, lrs, optimizer, device):
+        super().setup(models, data, lrs, optimizer, device)
+        self.sm = StackedMLP(list(models.values()))
+        self.opt = StackedOptimizer(self.sm.parameters(), next(iter(lrs.values())), optimizer)
+        self.eye = torch.eye(self.sm.sizes[-1], device=device)
+        self.step, self.compiled = _train_step, False
+        self.corrected = self.compile and optimizer == 'adam'  # the compiled Adam takes its corrections from outside
+        self.corr, self.i_corr = None, 0
+        if self.compile: self.info = dict(compiled=False, compile_seconds=None)
+
+    def _correction(self):
+        "The next step's row of Adam's corrections, worked out 256 steps at a time (`StackedOptimizer.corrections`)."
+        if self.corr is None or self.i_corr == len(self.corr): self.corr, self.i_corr = self.opt.corrections(256), 0
+        self.i_corr += 1
+        return self.corr[self.i_corr - 1]
+
+    def train(self, x, y, idx, need_loss=True):
         with torch.no_grad():  # the backward pass is written by hand: autograd would only record what nobody reads
-            for i in range(n_batches):
-                # rows of the batch: (B,) when all models share it, else (K, B), each model its own
-                idx = perms[0, i*bs:(i+1)*bs] if len(groups) == 1 else perms[:, i*bs:(i+1)*bs][which]
-                check, args = i % check_every == 0, (sm, opt, data.x_train, data.y_train, eye, idx)
-                if corrected: args += (corr[i],)
-                if compile and compile_secs is None:   # the first call compiles: seconds, cached on disk for later runs
-                    t1 = time.perf_counter()
-                    losses = _try_compiled(*args)
-                    compile_secs, compiled = time.perf_counter() - t1, losses is not None
-                    if compiled: step = _compiled_step()
-                    else: losses = step(*args, need_loss=check)
-                else: losses = step(*args, need_loss=check or compiled)  # compiled: always the loss, one graph
-                if check:
-                    for nm, v in zip(names, losses.tolist()):
-                        if not math.isfinite(v): hist[nm].diverged = True
-        sm.steps += n_batches
-        if dev.type == 'cuda': torch.cuda.synchronize()
-        secs.append(time.perf_counter() - t0)
-        sm.write_back([models[nm] for nm in names])
-        score_epoch(models, hist, data)
-        bar.set_postfix({nm: f"{h.valid_acc[-1]:.3f}" for nm, h in list(hist.items())[:4]})
-    config = _run_config(models, data, dev, n_batches, epochs=epochs, batch_size=bs, lr=lr, optimizer=optimizer, seed=seed)
-    if compile: config.update(compiled=compiled, compile_seconds=compile_secs)
-    return Comparison(data.name, data.fallback, config, secs, hist)
+            args = (self.sm, self.opt, x, y, self.eye, idx) + ((self._correction(),) if self.corrected else ())
+            if self.compile and self.info['compile_seconds'] is None:   # the first call compiles (cached on disk)
+                t = time.perf_counter()
+                losses = _try_compiled(*args)
+                self.info.update(compile_seconds=time.perf_counter() - t, compiled=losses is not None)
+                if losses is not None: self.step, self.compiled = _compiled_step(), True
+                else: losses = self.step(*args, need_loss=need_loss)
+            else: losses = self.step(*args, need_loss=need_loss or self.compiled)  # compiled: one graph, with the loss
+        self.sm.steps += 1
+        return losses
+
+    @torch.no_grad()
+    def evaluate(self, x, y):
+        "Every model at once through the stack in eval mode (running statistics), a few million activations at a time."
+        K = self.sm.K
+        chunk = max(1, (1 << 22) // (K * max(self.sm.sizes[1:])))
+        loss = torch.zeros(K, dtype=torch.float64, device=x.device)
+        correct = torch.zeros(K, dtype=torch.long, device=x.device)
+        self.sm.eval()
+        try:
+            for i in range(0, len(x), chunk):
+                logits, yb = self.sm(x[i:i+chunk]), y[i:i+chunk]                       # (K, b, C)
+                logp = torch.log_softmax(logits, -1)
+                loss -= logp.gather(2, yb.expand(K, -1).unsqueeze(2)).sum((1, 2)).double()
+                correct += (logits.argmax(2) == yb).sum(1)
+        finally: self.sm.train()
+        return loss / len(x), correct.double() / len(x)
+
+    def write_back(self): self.sm.write_back(list(self.models.values()))
+
+def train_stacked(models: dict,                     # name -> bn_course MLP, all of one shape (`can_stack`)
+                  data: Data,                       # the data to train and score on
+                  epochs: int = 10,                 # epochs to train
+                  bs: int = 32,                     # batch size
+                  lr: float = 0.01,                 # one learning rate for all models
+                  seed: int = 1,                    # the batch order's seed for models not in `shuffle_seeds`
+                  optimizer: str = 'adam',          # 'adam' or 'sgd'
+                  device: str = 'auto',             # 'auto', 'cpu' or 'cuda'
+                  progress: bool = True,            # show a progress bar
+                  shuffle_seeds: dict | None = None,  # name -> its own batch-order seed
+                  check_every: int = 20,            # look for a non-finite training loss every this many steps
+                  compile: bool = False,            # torch.compile the step
+                  **kwargs                          # more `fit` arguments: eval_every, callbacks, attrs …
+                 ) -> Result:
+    "`fit` with `StackedStep`: like `train_models`, but all models train as one `StackedMLP`."
+    if isinstance(lr, dict):
+        raise ValueError("train_stacked needs one learning rate for all models; use train_models for several")
+    return fit(models, data, StackedStep(compile), epochs=epochs, bs=bs, lr=lr, seed=seed, optimizer=optimizer,
+               device=device, progress=progress, shuffle_seeds=shuffle_seeds, check_every=check_every, **kwargs)

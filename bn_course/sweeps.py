@@ -17,7 +17,7 @@ from .data import dataset_label, Data
 from .models import MLP
 from .training import set_seed, train_models
 from .stacked import can_stack, train_stacked
-from .stats import mean_ci, paired, Effect
+from .stats import mean_ci, paired, Effect, at_chance
 from .plots import COLORS, save_result
 
 # %% auto #0
@@ -86,9 +86,9 @@ def _train_group(variants: dict, data: Data, seeds: int, seed: int, epochs: int,
     out = {}
     for v in variants:
         hs = [hists[(v, k)] for k in range(seeds)]
-        out[v] = {'valid_acc': [h.valid_acc[-1] for h in hs], 'valid_loss': [h.valid_loss[-1] for h in hs],
+        out[v] = {'test_acc': [h.test_acc[-1] for h in hs], 'test_loss': [h.test_loss[-1] for h in hs],
                   'train_loss': [h.train_loss[-1] for h in hs], 'diverged': [bool(h.diverged) for h in hs],
-                  'curve_valid_acc': [list(h.valid_acc) for h in hs]}
+                  'curve_test_acc': [list(h.test_acc) for h in hs]}
     return out
 
 def run_sweep(kind: str, data: Data, values=None, seeds: int = 3, epochs: int | None = None, seed: int = 1,
@@ -117,7 +117,7 @@ def run_sweep(kind: str, data: Data, values=None, seeds: int = 3, epochs: int | 
         res = _train_group(run['variants'], run['data'], seeds, seed, run['epochs'], run['bs'], run['lr'], optimizer,
                            hidden, device, progress)
         if kind != 'placement':                    # per-epoch curves only where a plot uses them: keeps JSON small
-            for r in res.values(): del r['curve_valid_acc']
+            for r in res.values(): del r['curve_test_acc']
         settings.append({'value': value, 'epochs': run['epochs'], 'steps': run['epochs'] * run['data'].n_batches(run['bs']),
                          'n_images': len(run['data'].x_train), 'variants': res})
     config = dict(seeds=seeds, seed=seed, seed_list=[seed + k for k in range(seeds)], epochs=epochs, lr=lr, batch_size=bs,
@@ -130,11 +130,11 @@ def run_sweep(kind: str, data: Data, values=None, seeds: int = 3, epochs: int | 
             'variants': list(VARIANTS[kind]), 'config': config, 'settings': settings}
 
 # %% ../nbs/20_sweeps.ipynb #c5931602
-def seed_values(run: dict, metric: str = 'valid_acc') -> np.ndarray:
-    "One value of `metric` per seed, in seed order, NaN for a seed that diverged: what `paired` and `mean_ci` take."
+def seed_values(run: dict, metric: str = 'test_acc') -> np.ndarray:
+    "One value of `metric` per seed, in seed order, NaN for a seed that diverged (`sweep_effect` scores those at chance)."
     return np.array([np.nan if d or v is None else v for v, d in zip(run[metric], run['diverged'])], dtype=float)
 
-def setting_stats(run: dict, metric: str = 'valid_acc') -> dict:
+def setting_stats(run: dict, metric: str = 'test_acc') -> dict:
     "Mean, 95% CI (`lo`, `hi`), std, min and max of `metric` over the seeds that did not diverge, and how many diverged."
     vals = seed_values(run, metric)
     vals = vals[np.isfinite(vals)]
@@ -149,21 +149,21 @@ def _runs(result, a, b, value):
     if result['kind'] == 'placement': return s[a]['variants']['bn'], s[b]['variants']['bn']
     return s[value]['variants'][a], s[value]['variants'][b]
 
-def sweep_effect(result: dict, a: str, b: str, value=None, metric: str = 'valid_acc') -> Effect | None:
-    "Paired effect `a − b` over seeds (accuracy in points) at grid `value`, or, for the placement sweep, placement a − b; None if < 2 seeds are usable."
+def sweep_effect(result: dict, a: str, b: str, value=None, metric: str = 'test_acc') -> Effect | None:
+    "Paired effect `a − b` over seeds (accuracy in points) at grid `value`, or, for the placement sweep, placement a − b; diverged seeds at chance; None under 2 seeds."
     ra, rb = _runs(result, a, b, value)
-    try: return paired(seed_values(ra, metric), seed_values(rb, metric), scale=100 if metric.endswith('acc') else 1,
-                       unit='points' if metric.endswith('acc') else '')
+    side = lambda r: at_chance(r[metric], r['diverged'], n_classes=10, metric=metric)   # every dataset here has 10 classes
+    try: return paired(side(ra), side(rb), scale=100 if metric.endswith('acc') else 1, unit='points' if metric.endswith('acc') else '')
     except ValueError: return None
 
 def _verdict(e, a, b):
-    if e is None: return 'not measurable (fewer than 2 seeds trained without diverging)'
-    return {'a > b': f'{a} higher', 'a < b': f'{a} lower', 'unclear': 'unclear: the CI contains 0'}[e.verdict]
+    if e is None: return 'not measurable (fewer than 2 seeds)'
+    return {'ahead': f'{a} higher', 'behind': f'{a} lower', 'unclear': 'unclear: the CI contains 0'}[e.verdict]
 
 DEFAULT_PAIRS = {'lr': [('bn', 'plain')], 'batch_size': [('layer', 'bn'), ('group', 'bn'), ('plain', 'bn')],
                  'placement': [('before', 'after')]}
 
-def effects_table(result: dict, pairs=None, metric: str = 'valid_acc') -> str:
+def effects_table(result: dict, pairs=None, metric: str = 'test_acc') -> str:
     "Every paired comparison of a sweep as text: per grid value and pair `(a, b)`, Δ = a − b with its 95% CI over seeds, and the verdict."
     pairs = DEFAULT_PAIRS[result['kind']] if pairs is None else pairs
     values = [None] if result['kind'] == 'placement' else result['grid']
@@ -187,9 +187,9 @@ def _subtitle(result):
     return f"{_label(result)}: {c['optimizer']}, {fixed}, {c['seeds']} seeds"
 
 def sweep_table(result: dict) -> str:
-    "A text table: per grid value and variant, final valid accuracy as mean [95% CI] over seeds, and diverged seeds."
+    "A text table: per grid value and variant, final test accuracy as mean [95% CI] over seeds, and diverged seeds."
     lines = [f"{_TITLES[result['kind']]} sweep on {_subtitle(result)}",
-             "final validation accuracy, mean [95% CI] over seeds",
+             "final test accuracy, mean [95% CI] over seeds",
              f"{_TITLES[result['kind']]:>14}" + ''.join(f"{v:>30}" for v in result['variants'])]
     for s in result['settings']:
         cells = []
@@ -238,13 +238,13 @@ def _diverged_marks(ax, xs, result):
 def _plot_grid(result, axes):
     xs, kind = result['grid'], result['kind']
     xlabel = _TITLES[kind] + ' (log scale)'
-    for metric, ax in zip(('valid_acc', 'valid_loss'), axes):
-        scale = 100 if metric == 'valid_acc' else 1
+    for metric, ax in zip(('test_acc', 'test_loss'), axes):
+        scale = 100 if metric == 'test_acc' else 1
         for i, v in enumerate(result['variants']):
             _band(ax, xs, [s['variants'][v] for s in result['settings']], metric, scale, VARIANT_COLORS.get(v, f'C{i}'), v)
-        if metric == 'valid_loss': ax.set_yscale('log')
+        if metric == 'test_loss': ax.set_yscale('log')
         _diverged_marks(ax, xs, result)
-        ax.set(xlabel=xlabel, ylabel='final validation accuracy (%)' if scale == 100 else 'final validation loss (cross-entropy, log scale)',
+        ax.set(xlabel=xlabel, ylabel='final test accuracy (%)' if scale == 100 else 'final test loss (cross-entropy, log scale)',
                title='accuracy: mean, 95% CI band, one dot per seed' if scale == 100 else 'loss: mean and 95% CI band')
     ax = axes[2]
     pairs = DEFAULT_PAIRS[kind]
@@ -270,7 +270,7 @@ def _plot_placement(result, axes):
     finals = []
     for i, s in enumerate(result['settings']):
         r, c = s['variants']['bn'], VARIANT_COLORS.get(s['value'], f'C{i}')
-        curves = np.array([[np.nan if a is None else a for a in cv] for cv in r['curve_valid_acc']], dtype=float) * 100
+        curves = np.array([[np.nan if a is None else a for a in cv] for cv in r['curve_test_acc']], dtype=float) * 100
         ep = np.arange(1, curves.shape[1] + 1)
         name = {'before': 'Linear→BN→ReLU', 'after': 'Linear→ReLU→BN'}[s['value']]
         with warnings.catch_warnings():
@@ -290,10 +290,10 @@ def _plot_placement(result, axes):
     if len(finals) == 2:                                               # the same seed joined by a line: the pairing
         for k, (y0, y1) in enumerate(zip(*finals)):
             ax2.plot([0, 1], [y0, y1], '-', color='gray', lw=.8, alpha=.6, label='same seed' if k == 0 else None)
-    ax1.set(xlabel='epoch', ylabel='validation accuracy (%)', title='validation accuracy per epoch')
+    ax1.set(xlabel='epoch', ylabel='test accuracy (%)', title='test accuracy per epoch')
     ax1.xaxis.set_major_locator(MaxNLocator(integer=True))   # whole epochs
     ax2.set_xticks(range(len(result['settings'])), [s['value'] for s in result['settings']])
-    ax2.set(xlabel='BN placement', ylabel='final validation accuracy (%)', title='final accuracy per seed (lines join a seed)',
+    ax2.set(xlabel='BN placement', ylabel='final test accuracy (%)', title='final accuracy per seed (lines join a seed)',
             xlim=(-.5, len(result['settings']) - .5))
     if any(setting_stats(s['variants']['bn'])['n_diverged'] for s in result['settings']):
         lo, hi = ax2.get_ylim(); ax2.set_ylim(lo, lo + (hi - lo) / 0.88)   # room for the marks above the data

@@ -1,8 +1,9 @@
-"""Synchronized BN and the data-parallel trainer (bn_course.distributed) on real CPU processes over loopback (gloo).
+"""Synchronized BN, the data-parallel trainer (bn_course.distributed) and its command (`bn-course ddp`, `torchrun -m
+bn_course.distributed`) on real CPU processes over loopback (gloo).
 
-Every multi-process test runs under `spawn_ranks` (bounded time, every process stopped on return or failure) or
-`torchrun` in its own session (killed as a group on timeout)."""
-import json, os, signal, socket, subprocess, sys, time
+Every multi-process test runs under `spawn_ranks` (bounded time, every process stopped on return or failure; `bn-course
+ddp` starts its ranks with it) or `torchrun` in its own session (killed as a group on timeout)."""
+import json, math, os, signal, socket, subprocess, sys, time
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,10 @@ from torch.testing import assert_close
 
 from bn_course.batchnorm import BatchNorm1d
 from bn_course.data import Data, load_digits_data
-from bn_course.distributed import (BatchRenorm1d, GhostBatchNorm, PortInUse, RankFailed, SyncBatchNorm,
-                                   convert_sync_batchnorm, shard, spawn_ranks, train_data_parallel, build_lab_model)
+from bn_course.distributed import (PortInUse, RankFailed, SyncBatchNorm, convert_sync_batchnorm, shard, spawn_ranks,
+                                   train_data_parallel, build_lab_model)
+from bn_course.norm_layers import BatchRenorm1d, GhostBatchNorm
+from bn_course.runs import Result
 from bn_course.models import MLP, load_model
 from bn_course.runs import read_manifest
 from bn_course.training import train_models
@@ -113,7 +116,7 @@ def _digits(n=512):
 def _ddp_rank(rank, world, data, sync_bn):
     net = build_lab_model(data.n_features, data.n_classes, seed=3).double()
     net, res = train_data_parallel(net, data, epochs=2, bs=64, lr=0.1, seed=3, optimizer='sgd', sync_bn=sync_bn)
-    return net.state_dict(), res['history']
+    return net.state_dict(), res
 
 
 def test_ddp_two_processes_equals_one_process():
@@ -129,7 +132,8 @@ def test_ddp_two_processes_equals_one_process():
     ref = build_lab_model(data.n_features, data.n_classes, seed=3).double()
     comp = train_models({'bn': ref}, data, epochs=2, bs=64, lr=0.1, seed=3, optimizer='sgd', device='cpu', progress=False)
     for k, v in ref.state_dict().items(): assert_close(sd[k], v, rtol=1e-9, atol=1e-10, msg=k)
-    assert abs(hist['valid_acc'][-1] - comp.histories['bn'].valid_acc[-1]) < 1e-9
+    assert abs(hist.histories['model'].test_acc[-1] - comp.histories['bn'].test_acc[-1]) < 1e-9
+    assert hist.histories['model'].train_loss == pytest.approx(comp.histories['bn'].train_loss, rel=1e-9)
     (sd_local, _), _ = spawn_ranks(_ddp_rank, 2, (data, False), timeout=60)
     ghost = build_lab_model(data.n_features, data.n_classes, seed=3).double()
     for i, m in enumerate(ghost):
@@ -151,9 +155,9 @@ def _dies(rank, world):
     time.sleep(60)
 
 
-def _raises(rank, world):
-    if rank == 0: raise ValueError('bad shard on purpose')
-    torch.distributed.barrier()
+def _raises(rank, world, culprit):
+    if rank == culprit: raise ValueError('bad shard on purpose')
+    torch.distributed.barrier()                      # the others fail here once the culprit has left
 
 
 def _hangs(rank, world): time.sleep(60)
@@ -176,13 +180,23 @@ def test_rank_death_error_and_timeout_are_clear_and_clean(monkeypatch):
     assert len(set(pids)) == 2 and _all_gone(pids)
     t0 = time.monotonic()
     with pytest.raises(RankFailed, match=r'rank 1 of 2 died \(exit code 3\)'): spawn_ranks(_dies, 2, timeout=30)
-    with pytest.raises(RankFailed, match=r'(?s)rank 0 of 2 raised.*bad shard on purpose'): spawn_ranks(_raises, 2, timeout=30)
+    # the rank that raised is named, not the lowest one that failed after it (rank 0 fails in its barrier)
+    with pytest.raises(RankFailed, match=r'(?s)^rank 1 of 2 raised an error.*bad shard on purpose'):
+        spawn_ranks(_raises, 2, (1,), timeout=30)
+    with pytest.raises(RankFailed, match=r'(?s)^rank 0 of 2 raised an error.*bad shard on purpose'):
+        spawn_ranks(_raises, 2, (0,), timeout=30)
     assert time.monotonic() - t0 < 20
     t0 = time.monotonic()
     with pytest.raises(TimeoutError, match='did not finish within 2 s'): spawn_ranks(_hangs, 2, timeout=2)
     assert time.monotonic() - t0 < 8
     import multiprocessing
     assert not multiprocessing.active_children()
+
+
+@pytest.mark.parametrize('world', [0, -1, 1.5, True, '2'])
+def test_spawn_ranks_needs_a_process(world):
+    with pytest.raises(ValueError, match='world_size must be a whole number of processes, at least 1'):
+        spawn_ranks(_pid, world)
 
 
 def test_port_taken_is_named():
@@ -194,27 +208,131 @@ def test_port_taken_is_named():
 
 def test_torchrun_two_processes_writes_one_run(tmp_path):
     "The launcher: torchrun --nproc_per_node 2 -m bn_course.distributed trains and rank 0 writes one run folder."
-    torchrun = Path(sys.executable).parent / 'torchrun'
     out = tmp_path / 'ddp'
-    cmd = [str(torchrun), '--standalone', '--nproc_per_node', '2', '-m', 'bn_course.distributed', '--dataset', 'digits',
-           '--epochs', '1', '--batch-size', '32', '--hidden', '16', '--out', str(out), '--timeout', '60']
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
-                         start_new_session=True, env={**os.environ, 'OMP_NUM_THREADS': '1'})
-    try: text, _ = p.communicate(timeout=90)
-    finally:
-        if p.poll() is None: os.killpg(p.pid, signal.SIGKILL); p.wait()
-    assert p.returncode == 0, text
-    assert text.count('wrote ddp/') == 1, text                  # rank 0 alone writes
+    rc, text = _torchrun(tmp_path, '--dataset', 'digits', '--epochs', '1', '--batch-size', '32', '--hidden', '16',
+                         '--out', out, '--timeout', '60')
+    assert rc == 0, text
+    assert text.count(f'wrote {out}') == 1 and text.count('epoch 1:') == 1, text   # rank 0 alone prints and writes
     m = read_manifest(out)
     assert m['world_size'] == 2 and set(m['files']) == {'metrics.json', 'model.pt'}
-    res = json.loads((out / 'metrics.json').read_text())
-    assert res['world_size'] == 2 and res['config']['per_rank_batch'] == 16 and res['backend'] == 'gloo'
-    assert res['history']['valid_acc'][-1] > 0.5
+    res = Result.load(out / 'metrics.json')
+    c = res.config
+    assert (res.kind, c['world_size'], c['per_rank_batch'], c['backend']) == ('ddp', 2, 16, 'gloo')
+    assert res.histories['bn'].test_acc[-1] > 0.5 and res.histories['bn'].diverged is False
     model = load_model(out / 'model.pt')
     assert isinstance(model, MLP) and model.config['norm'] == 'batch'
 
 
-def test_bad_usage_fails_before_any_process_group():
-    from bn_course.distributed import main
-    with pytest.raises(SystemExit) as e: main(['--batch-size', '1'])
-    assert e.value.code == 2
+def _torchrun(tmp_path, *args, timeout=90):
+    "`torchrun --standalone --nproc_per_node 2 -m bn_course.distributed ARGS` in its own session: (exit code, output)."
+    cmd = [str(Path(sys.executable).parent / 'torchrun'), '--standalone', '--nproc_per_node', '2',
+           '-m', 'bn_course.distributed', *map(str, args)]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+                         start_new_session=True, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    try: text, _ = p.communicate(timeout=timeout)
+    finally:
+        if p.poll() is None: os.killpg(p.pid, signal.SIGKILL); p.wait()
+    return p.returncode, text
+
+
+def test_torchrun_usage_error_is_said_once(tmp_path):
+    "Under torchrun every rank runs the same checks; rank 0 alone prints the usage error (then torchrun reports)."
+    rc, text = _torchrun(tmp_path, '--lr', 'inf', '--out', tmp_path / 'out')
+    assert rc != 0 and text.count('usage: bn-course ddp') == 1, text
+    assert text.count('argument --lr: must be a positive finite number, got inf') == 1, text
+    assert 'cli.py' not in text and not (tmp_path / 'out').exists()          # no rank's traceback
+
+
+# --- `bn-course ddp`: the same options and checks as every bn-course command ---------------------------------------
+
+@pytest.mark.parametrize('bad, says', [
+    (['--lr', 'inf'], 'argument --lr: must be a positive finite number, got inf'),
+    (['--lr', '1e300'], 'argument --lr: must fit in float32'),
+    (['--n-train', '10'], 'argument --n-train: 10 images make no global batch of 64'),
+    (['--seed', str(2**64)], 'argument --seed: must be from 0 to 2**63-1'),
+    (['--timeout', '0'], 'argument --timeout: must be a positive finite number, got 0'),
+    (['--timeout', '1e12'], 'argument --timeout: must be at most 604800 seconds'),
+    (['--hidden', '100000', '100000'], 'argument --hidden: 100000 100000 makes an MLP of 10,008,000,010 parameters'),
+    (['--hidden', '0'], 'argument --hidden: must be at least 1'),
+    (['--batch-size', '63'], 'argument --batch-size: the global batch 63 must be a multiple of the 2 processes'),
+    (['--nproc', '4', '--batch-size', '4'], 'the global batch 4 must be a multiple of the 4 processes with at least 2'),
+    (['--nproc', '0'], 'argument --nproc: must be at least 1'),
+    (['--nproc', '1000'], 'argument --nproc: must be at most 64'),
+    (['--epochs', '0'], 'argument --epochs: must be at least 1'),
+    (['--optimizer', 'rmsprop'], "argument --optimizer: invalid choice: 'rmsprop'"),
+    (['--device', 'tpu'], "argument --device: invalid choice: 'tpu'"),
+])
+def test_ddp_bad_arguments(tmp_path, cli, bad, says):
+    "Each mistake: one usage error (exit 2) that names it, before any process starts or anything is written."
+    r = cli('ddp', '--dataset', 'digits', '--out', tmp_path / 'out', *bad)
+    assert r.returncode == 2 and 'usage: bn-course ddp' in r.stderr and says in r.stderr, r.stderr
+    assert r.stderr.count('error:') == 1 and 'Traceback' not in r.stderr and not (tmp_path / 'out').exists()
+
+
+def test_ddp_runtime_errors_are_one_line(tmp_path, cli):
+    "Found before training (a bad --out, no GPU, more images than the dataset has): exit 1 and one line."
+    (tmp_path / 'f').write_text('keep me')
+    cases = [(['--out', tmp_path / 'f'], 'is a file'), (['--n-train', '100000'], '--n-train 100000 is more than the')]
+    if not torch.cuda.is_available(): cases.append((['--device', 'cuda'], 'no CUDA GPU'))
+    for extra, says in cases:
+        r = cli('ddp', '--dataset', 'digits', '--out', tmp_path / 'out', *extra)
+        assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1 and says in r.stderr, r.stderr
+        assert r.stderr.startswith('bn-course: error: ') and not (tmp_path / 'out').exists()
+    assert (tmp_path / 'f').read_text() == 'keep me'
+
+
+def test_ddp_other_ranks_stay_quiet(tmp_path, cli, monkeypatch):
+    "Under torchrun (RANK, WORLD_SIZE set) every rank checks the arguments, rank 0 alone says what is wrong."
+    monkeypatch.setenv('WORLD_SIZE', '2')
+    for rank, said in (('1', 0), ('0', 1)):
+        monkeypatch.setenv('RANK', rank)
+        r = cli('ddp', '--lr', 'inf', '--out', tmp_path / 'out')
+        assert r.returncode == 2 and r.stderr.count('argument --lr') == said and r.stdout == '', r.stderr
+        h = cli('ddp', '--help')
+        assert h.returncode == 0 and h.stdout.count('usage: bn-course ddp') == said
+    r = cli('ddp', '--nproc', '2', '--out', tmp_path / 'out')
+    assert r.returncode == 2 and 'under torchrun the processes are torchrun' in r.stderr
+
+
+def test_ddp_command_writes_one_run(tmp_path, cli):
+    "`bn-course ddp` starts its 2 ranks itself and writes rank 0's model and metrics; the model reloads as an MLP."
+    out = tmp_path / 'ddp'
+    r = cli('ddp', '--dataset', 'digits', '--epochs', '2', '--batch-size', '32', '--hidden', '16', '--n-train', '1000',
+            '--out', out)
+    assert r.returncode == 0, r.stderr
+    assert 'with 2 process(es), sync BN, global batch 32 = 2 × 16' in r.stdout and r.stdout.count('epoch ') == 2
+    m = read_manifest(out)
+    assert m['world_size'] == 2 and m['bn'] == 'sync' and set(m['files']) == {'metrics.json', 'model.pt'}
+    assert json.loads((out / 'metrics.json').read_text())['schema'] == 2
+    res = Result.load(out / 'metrics.json')
+    assert (res.kind, res.axis, res.points, list(res.histories)) == ('ddp', 'epoch', [1, 2], ['bn'])
+    assert res.config['world_size'] == 2 and res.config['per_rank_batch'] == 16 and res.config['n_train'] == 1000
+    h = res.histories['bn']
+    assert res.run_id == m['run_id'] and h.diverged is False and h.test_acc[-1] > 0.5 and len(h.train_loss) == 2
+    model = load_model(out / 'model.pt')
+    assert isinstance(model, MLP) and model.config['sizes'] == [64, 16, 10]
+
+
+def test_ddp_divergence_is_reported_not_saved(tmp_path, cli):
+    """--lr 1e6 blows the loss up to ~1e12 at chance: the course's rule (training.is_diverged) calls it diverged,
+    exit 1, and the old run in --out stays."""
+    out = tmp_path / 'ddp'
+    assert cli('ddp', '--dataset', 'digits', '--hidden', '8', '--out', out, '--quiet').returncode == 0
+    old = read_manifest(out)['run_id']
+    r = cli('ddp', '--dataset', 'digits', '--hidden', '8', '--lr', '1e6', '--epochs', '3', '--out', out)
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert 'training diverged in epoch 1' in r.stderr and 'lower --lr' in r.stderr
+    assert r.stdout.count('epoch 1: diverged') == 1
+    assert read_manifest(out)['run_id'] == old
+
+
+def test_train_data_parallel_marks_divergence():
+    "One process, no group: the driver's divergence rule marks the model at the epoch it fires; NaN from then on."
+    data = _digits()
+    net = lambda: build_lab_model(data.n_features, data.n_classes, seed=3).double()
+    _, res = train_data_parallel(net(), data, epochs=3, lr=1e6)
+    h = res.histories['model']
+    assert h.diverged and 0 < h.diverged_at <= res.config['steps_per_epoch'] and res.points == [1, 2, 3]
+    assert all(math.isnan(v) for v in h.test_acc) and res.values('test_acc')[0] == pytest.approx(0.1)   # at chance
+    _, ok = train_data_parallel(net(), data, epochs=2, lr=0.01)
+    assert not ok.histories['model'].diverged and ok.histories['model'].test_acc[-1] > 0.5 and ok.kind == 'ddp'

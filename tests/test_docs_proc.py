@@ -4,9 +4,10 @@
 it first installs Quarto when it is missing) + `nbdev.serve.proc_nbs`, which runs nbdev's processors (`FilterDefaults`:
 `rm_export` drops the source of `#| export` cells, `hide_` drops `#| hide` cells, `add_fold` turns `#| exports` cells into
 a foldable "Exported source", `clean_show_doc`/`exec_show_docs` turn `show_doc` calls into markdown cards, ...) and
-writes the notebooks Quarto renders into `_proc/`. This test runs that processing step, once per session, on a
-temporary copy of `settings.ini` and `nbs/` (nothing in the repo is written, and helpers running it side by side do
-not share a `_proc/`), then reads the processed notebooks the way Quarto shows them:
+writes the notebooks Quarto renders into `_proc/`. This test runs that processing step once per session (conftest's
+`docs_proc`, shared with the browser checks of test_docs_site.py) on a temporary copy of `settings.ini` and `nbs/`
+(nothing in the repo is written, and helpers running it side by side do not share a `_proc/`), then reads the
+processed notebooks the way Quarto shows them:
 
 - a code cell's leading `#| key: value` lines are Quarto cell options, not shown; the rest is its visible source,
   unless the options say `echo: false` / `include: false`;
@@ -14,7 +15,7 @@ not share a `_proc/`), then reads the processed notebooks the way Quarto shows t
 - (b) no processed notebook shows a `#|` line, keeps a cell marked `#| hide`, or shows raw `show_doc` markup (the call
   itself, a show_doc cell without `output: asis` or without its markdown card, or the card's `[source](…){target=…}`
   markup printed as plain text)."""
-import json, os, re, shutil, subprocess, sys
+import json, re, subprocess
 
 import pytest
 
@@ -27,6 +28,7 @@ NOTEBOOKS = sorted(p.name for p in NBS.glob('*.ipynb') if not p.name.startswith(
 TEACHING = {
     '01_models': ['class Hooks', 'def linear_layers', 'def activation_layers'],
     '06_stacked': ['class StackedMLP', 'class StackedOptimizer'],
+    '06b_grid': ['def structure', 'def plan_groups', 'class FuncStack'],
     '10_gradients': ['def saturation', 'def dead_fraction', 'class ActivationStats', 'class GradNorms',
                      'def grad_norms', 'class OutputGradNorms', 'def update_ratios', 'class StepRatio'],
     '11_covariate_shift': ['class BNNoise', 'def with_noise', 'class SigmoidInput', 'def probe_percentiles', 'def ics',
@@ -112,23 +114,10 @@ def teaching_missing(proc: dict, names: list) -> list:
     return [n for n in names if not re.search(rf'^\s*{re.escape(n)}\b', code, re.M)]
 
 
-def run_proc_nbs(dest):
-    "nbdev's docs processing of a copy of settings.ini + nbs/ in `dest`; returns the `_proc` folder."
-    shutil.copy2(ROOT/'settings.ini', dest/'settings.ini')
-    shutil.copytree(NBS, dest/'nbs', ignore=shutil.ignore_patterns('_docs', '.quarto', '.ipynb_checkpoints', 'runs', '_proc'))
-    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT)] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]),
-           'BN_COURSE_OFFLINE': '1', 'MPLBACKEND': 'Agg'}
-    r = subprocess.run([sys.executable, '-c', 'from nbdev.serve import proc_nbs; proc_nbs(n_workers=0, force=True)'],
-                       cwd=dest, env=env, capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, f"nbdev's processing failed:\n{r.stdout[-2000:]}\n{r.stderr[-4000:]}"
-    return dest/'_proc'
-
-
 @pytest.fixture(scope='session')
-def proc(tmp_path_factory):
-    "{notebook name: processed notebook}, from one run of nbdev's processing per session."
-    out = run_proc_nbs(tmp_path_factory.mktemp('docs_proc'))
-    return {p.name: json.loads(p.read_text(encoding='utf-8')) for p in out.glob('*.ipynb')}
+def proc(docs_proc):
+    "{notebook name: processed notebook}, from the session's one run of nbdev's processing (conftest.docs_proc)."
+    return {p.name: json.loads(p.read_text(encoding='utf-8')) for p in docs_proc.glob('*.ipynb')}
 
 
 def load(name): return json.loads((NBS/name).read_text(encoding='utf-8'))
