@@ -181,12 +181,13 @@ def cosine_factor(step: int, total: int) -> float:
     "The fraction of the base learning rate at (0-based) `step` of `total` under cosine decay: 1 at the start, 0 after the last step."
     return 0.5 * (1 + math.cos(math.pi * step / total))
 
-def train_arms(make, arms: dict, rates, seeds, data, valid, epochs: int, bs: int = 256, optimizer: str = 'adam',
+def train_arms(make, arms: dict, rates, seeds, data, epochs: int, bs: int = 256, optimizer: str = 'adam',
                keep_seed: int | None = None) -> dict:
-    "Train `make(**arm['model'])` for every arm × rate × seed on the same batches per seed, with the arm's `warmup` steps and `agc` threshold (conv/linear weights only, head excluded); per-seed validation and test accuracy, diverged runs at chance."
+    "Train `make(**arm['model'])` for every arm × rate × seed on the same batches per seed, with the arm's `warmup` steps and `agc` threshold (conv/linear weights only, head excluded); per-seed accuracy on `data`'s validation split and test set, diverged runs at chance."
     if bad := [a for a, spec in arms.items() if set(spec) - {'model', 'warmup', 'agc'}]:
         raise ValueError(f"arm {bad[0]!r} has unknown settings {sorted(set(arms[bad[0]]) - {'model', 'warmup', 'agc'})}: use model, warmup, agc")
-    xv, yv = valid
+    if data.x_valid is None: raise ValueError(f"{data.label} has no validation split: call data.split_valid(...) first")
+    xv, yv = data.x_valid, data.y_valid
     chance = 1 / data.n_classes
     out = {k: {a: {r: [] for r in rates} for a in arms} for k in ('valid', 'test', 'diverged')}
     out['models'] = {}
