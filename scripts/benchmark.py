@@ -19,13 +19,15 @@ g, and RandomSampler(generator=g) draws an extra permutation after each epoch: b
                                 [--n-train N] [--n-test N]
 """
 import argparse, statistics, sys, time
+from pathlib import Path
 
 import torch
 import torchvision.datasets as dsets  # noqa: the seed lab's own imports
 import torchvision.transforms as transforms
 
-from bn_course.data import (DataNotFound, MNIST_FILES, check_idx, load_data, mnist_raw_dir, synthetic_mnist, write_idx,
-                            write_mnist)
+from bn_course.data import DataNotFound, MNIST_FILES, check_idx, load_data, mnist_raw_dir
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent/'tests'))  # IDX writers and synthetic data: test fixtures
+from fixtures import synthetic_mnist, write_idx, write_mnist
 from bn_course.models import lab_models
 from bn_course.training import evaluate, set_seed
 from bn_course.lab import run_comparison, run_seeds

@@ -1,12 +1,13 @@
 """The speed benchmark runs end to end (on small synthetic data here; full-size real data is for measuring), and its
 seed-lab loop trains on exactly the batches bn_course's loops use, step for step."""
-import importlib.util, re, sys
+import importlib.util, re
 
 import torch
 import torch.nn.functional as F
 
 from conftest import ROOT, run_script
-from bn_course.data import load_data, synthetic_mnist, write_mnist
+from bn_course.data import load_data
+from fixtures import synthetic_mnist, write_mnist
 from bn_course.training import train_models, set_seed
 from bn_course.models import lab_models
 
