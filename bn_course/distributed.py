@@ -14,10 +14,10 @@ from torch import nn, Tensor
 from torch.autograd.function import once_differentiable
 from torch.nn.parallel import DistributedDataParallel
 
-from .batchnorm import BatchNorm1d, batch_norm, per_channel, reduce_dims
+from .batchnorm import BatchNorm1d, per_channel, reduce_dims
 from .data import Data
 from .models import lab_models
-from .norm_layers import BatchNorm2d, is_plain_bn
+from .norm_layers import is_plain_bn
 from .runs import Result
 from .training import Step, evaluating, fit, make_optimizer, resolve_device, set_seed
 
