@@ -12,7 +12,7 @@ import torch
 from matplotlib.lines import Line2D
 from torch import nn
 
-from .data import NAMES, Data, dataset_label, load_data
+from .data import Data, dataset_label, load_data
 from .models import MLP
 from .runs import Result
 from .stats import mean_ci
