@@ -360,7 +360,7 @@ class StackedStep(Step):
     @torch.no_grad()
     def evaluate(self, x, y):
         "Every model at once through the stack in eval mode (running statistics), a few million activations at a time."
-        K, C = self.sm.K, self.sm.sizes[-1]
+        K = self.sm.K
         chunk = max(1, (1 << 22) // (K * max(self.sm.sizes[1:])))
         loss = torch.zeros(K, dtype=torch.float64, device=x.device)
         correct = torch.zeros(K, dtype=torch.long, device=x.device)
