@@ -4,7 +4,7 @@
 
 # %% ../nbs/22_beyond_bn.ipynb #4181f469
 from __future__ import annotations
-import math, numbers
+import math
 import numpy as np
 import torch
 import torch.nn.functional as F
