@@ -35,9 +35,9 @@ def can_stack(models) -> str | None:
     return None
 
 # Private ATen kernels (torch.ops.aten.*_backward, native_batch_norm_backward) and torch._fused_adam_ are kept because
-# scripts/benchmark.py shows they pay on real data (full Fashion-MNIST, 2 threads, median of 5 seeds, 2026-12-02):
-# this hand-written stack 0.74 s/epoch vs the same stack built from nn modules + autograd 1.36 s (1.84×) and vs the hand
-# backward with the public torch.optim.Adam(fused=True) 1.00 s (1.35×). tests/test_private_torch.py checks each one.
+# scripts/benchmark.py shows they pay on real data (full Fashion-MNIST, 2-core CPU, 2 threads, median of 5 seeds, 2026-12-07):
+# this hand-written stack 1.41 s/epoch vs the same stack built from nn modules + autograd 2.42 s (1.72×) and vs the hand
+# backward with the public torch.optim.Adam(fused=True) 1.62 s (1.15×). tests/test_private_torch.py checks each one.
 _ACT_BACKWARD = {  # gradient of each activation, written in terms of its output
     'relu': lambda g, out: torch.ops.aten.threshold_backward(g, out, 0),
     'sigmoid': lambda g, out: torch.ops.aten.sigmoid_backward(g, out),
@@ -254,7 +254,7 @@ class StackedOptimizer:
             for p, g in zip(self.params, gs): p.sub_(g * self.lr_t)
             return
         b1, b2 = self.betas
-        if self.fused:  # the kernel behind torch.optim.Adam(fused=True), called once, without the optimizer's Python overhead (1.35× per epoch, see _ACT_BACKWARD)
+        if self.fused:  # the kernel behind torch.optim.Adam(fused=True), called once, without the optimizer's Python overhead (1.15× per epoch, see _ACT_BACKWARD)
             self.t.add_(1)
             if not rates:
                 return torch._fused_adam_(self.params, gs, self.m, self.v, [], [self.t] * len(gs), lr=self.lr, beta1=b1,
