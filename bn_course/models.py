@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_models.ipynb #cafa3476
 from __future__ import annotations
-import hashlib, json, math
+import hashlib, json, math, os
 from pathlib import Path
 
 import torch
@@ -167,8 +167,10 @@ def _digest(config: dict, state: dict) -> str:
         h.update(t.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
 
-def save_model(model: MLP | CNN, path, **extra):
-    "Save an `MLP`'s or `CNN`'s config, `state_dict` (running statistics included), a content hash and `extra` (e.g. `run_id`) to `path`, atomically."
+def save_model(model: MLP | CNN,  # the model to save
+               path,              # the file to write (atomically: never half a file)
+               **extra):          # more entries for the file, e.g. `run_id`
+    "Save an `MLP`'s or `CNN`'s config, `state_dict` (running statistics included) and a content hash to `path`."
     import io
     from bn_course.runs import atomic_write_bytes
     fmt = next(f for f, cls in FORMATS.items() if type(model) is cls)
@@ -178,17 +180,28 @@ def save_model(model: MLP | CNN, path, **extra):
                 'sha256': _digest(model.config, state), **extra}, buf)
     atomic_write_bytes(Path(path), buf.getvalue())
 
+def _number(v) -> bool: return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
 def _check_config(config, bad):
-    "Validate an MLP checkpoint's config without building anything: known keys, sane sizes, a bounded parameter count."
-    if not isinstance(config, dict) or set(config) - set(_CONFIG_KEYS) or 'sizes' not in config: raise bad('its config is not an MLP config')
+    "Validate an MLP checkpoint's config without building anything: known keys, values of the right types and ranges."
+    if not isinstance(config, dict) or set(config) - set(_CONFIG_KEYS) or 'sizes' not in config:
+        raise bad('its config is not an MLP config')
     sizes = config['sizes']
     if not (isinstance(sizes, list) and 2 <= len(sizes) <= 1000 and all(type(s) is int and 1 <= s for s in sizes)):
         raise bad('its config has invalid layer sizes')
+    for k, ok in (('act', ACTIVATIONS), ('norm', NORMS), ('norm_place', ('before', 'after')), ('init', INITS)):
+        if k in config and not (isinstance(config[k], str) and config[k] in ok):
+            raise bad(f'its config has an unknown {k}')
+    if 'init_std' in config and not (_number(config['init_std']) and config['init_std'] >= 0):
+        raise bad('its config has an invalid init_std')
+    if 'dropout' in config and not (_number(config['dropout']) and 0 <= config['dropout'] < 1):
+        raise bad('its config has an invalid dropout')
+    if 'bias' in config and not isinstance(config['bias'], bool): raise bad('its config has an invalid bias')
     n = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
     if n > MAX_PARAMETERS: raise bad(f'its config asks for {n:,} parameters (more than {MAX_PARAMETERS:,})')
 
 def _check_cnn_config(config, bad):
-    "Validate a CNN checkpoint's config without building anything: its keys, names, sizes, and the parameter count `cnn_plan` works out."
+    "Validate a CNN checkpoint's config without building anything: its keys, names, sizes, and the parameter count."
     if not isinstance(config, dict) or set(config) != set(_CNN_CONFIG_KEYS): raise bad('its config is not a CNN config')
     for k, ok in (('arch', CNN_ARCHS), ('norm', NORMS), ('act', ACTIVATIONS)):
         if not isinstance(config[k], str) or config[k] not in ok: raise bad(f'its config has an unknown {k}')
@@ -201,24 +214,60 @@ def _check_cnn_config(config, bad):
     n += 4 * sum(config['channels']) + 2 * sum(config['hidden'])   # norm layers' γ, β (two convs per block at most)
     if n > MAX_PARAMETERS: raise bad(f'its config asks for {n:,} parameters (more than {MAX_PARAMETERS:,})')
 
-def load_model(path, map_location='cpu') -> MLP | CNN:
-    "Rebuild an `MLP` or `CNN` saved by `save_model`, with its weights and running statistics; anything else gets a `CheckpointError`."
-    path = Path(path)
-    def bad(why): return CheckpointError(f"not a bn_course checkpoint or corrupt: {path} ({why}) — re-save it with save_model "
-                                         "(bn-course compare writes one per model)")
-    try: ckpt = torch.load(path, map_location=map_location, weights_only=True)   # never unpickles code
-    except FileNotFoundError: raise
+def _check_state(state: dict, expected: dict, bad):
+    "Every tensor as the meta model expects it (name, kind, dtype, shape), its elements all stored: before any copy."
+    if set(state) != set(expected) or not all(isinstance(t, torch.Tensor) for t in state.values()):
+        raise bad('its weights do not fit its config')
+    for k, t in state.items():
+        e = expected[k]
+        if t.layout != torch.strided or t.is_quantized or t.is_floating_point() != e.is_floating_point() or (
+                not e.is_floating_point() and t.dtype != e.dtype) or t.shape != e.shape:
+            raise bad(f'its weights do not fit its config ({k})')
+        # its elements must be bytes the file holds: a 2 KB file with `zeros(1).expand(10**8)` (stride 0) would
+        # otherwise become 400 MB the moment it is made contiguous (for the hash) or copied into the model
+        if t.untyped_storage().nbytes() < t.numel() * t.element_size():
+            raise bad(f'its tensor {k} has {t.numel():,} elements but only {t.untyped_storage().nbytes():,} bytes '
+                      'stored')
+
+def _device(map_location) -> torch.device:
+    "`map_location` as a device that exists here; a ValueError that says so when it does not (never 'corrupt')."
+    try:
+        dev = torch.device(map_location)
+        torch.empty(0, device=dev)
+    except (RuntimeError, TypeError, AssertionError) as e:
+        why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"map_location={map_location!r} is not a device this machine has ({why}); "
+                         "load with map_location='cpu' (the default)") from None
+    return dev
+
+def load_model(path,                 # a file written by `save_model`
+               map_location='cpu'    # the device to put the model on: 'cpu', 'cuda', 'cuda:1', a `torch.device`
+              ) -> MLP | CNN:
+    "Rebuild an `MLP` or `CNN` saved by `save_model`, with weights and running statistics; else a `CheckpointError`."
+    import zipfile
+    path, dev = Path(path), _device('cpu' if map_location is None else map_location)
+    def bad(why): return CheckpointError(f"not a bn_course checkpoint or corrupt: {path} ({why}) — re-save it with "
+                                         "save_model (bn-course compare writes one per model)")
+    with open(path, 'rb') as f: size = os.fstat(f.fileno()).st_size   # missing, a folder, unreadable: that error
+    try:                                                 # torch.save writes an uncompressed zip: its size bounds ours
+        with zipfile.ZipFile(path) as z: entries = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as e: raise bad(f'not a torch.save zip file: {e}') from None
+    if any(i.compress_type != zipfile.ZIP_STORED for i in entries) or sum(i.file_size for i in entries) > size:
+        raise bad('its zip entries are compressed or larger than the file')
+    try: ckpt = torch.load(path, map_location='cpu', weights_only=True)   # never unpickles code; on the CPU first
     except Exception as e: raise bad(f'torch.load could not read it: {type(e).__name__}') from None
     fmt = ckpt.get('format') if isinstance(ckpt, dict) else None
     if not isinstance(fmt, str) or fmt not in FORMATS or not isinstance(ckpt.get('state_dict'), dict):
         raise bad('no bn_course model format marker: a plain state_dict or another program\'s file')
     config, state = ckpt.get('config'), ckpt['state_dict']
     (_check_cnn_config if FORMATS[fmt] is CNN else _check_config)(config, bad)
-    if ckpt.get('sha256') != _digest(config, state): raise bad('its content hash does not match: the file was changed or damaged')
-    with torch.device('meta'): model = FORMATS[fmt](**config)     # shapes only: nothing allocated yet
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    if expected != {k: tuple(v.shape) for k, v in state.items()}: raise bad('its weights do not fit its config')
-    model = model.to_empty(device=map_location)
+    try:
+        with torch.device('meta'): model = FORMATS[fmt](**config)       # shapes only: nothing allocated yet
+    except (ValueError, TypeError) as e: raise bad(f'its config does not build a model: {e}') from None
+    _check_state(state, model.state_dict(), bad)
+    if ckpt.get('sha256') != _digest(config, state):
+        raise bad('its content hash does not match: the file was changed or damaged')
+    model = model.to_empty(device=dev)
     model.load_state_dict(state)
     return model
 

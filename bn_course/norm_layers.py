@@ -4,24 +4,29 @@
 
 # %% ../nbs/14_norm_layers.ipynb #n14imp1
 from __future__ import annotations
-import warnings
+import math, warnings
+from copy import deepcopy
 import torch
+import torch.nn.functional as F
 from torch import nn, Tensor
-from .batchnorm import BatchNorm1d, batch_norm, _per_channel, _check_batch_size
+from .batchnorm import HALF, BatchNorm1d, batch_norm, check_batch_size, check_dtypes, per_channel, reduce_dims
 
 # %% auto #0
-__all__ = ['normalize', 'group_normalize', 'BatchNorm2d', 'LayerNorm', 'GroupNorm', 'InstanceNorm2d']
+__all__ = ['RUNNING_STATS', 'PLAIN_BN', 'normalize', 'group_normalize', 'BatchNorm2d', 'LayerNorm', 'GroupNorm', 'InstanceNorm2d',
+           'ghost_batches', 'GhostBatchNorm', 'renorm_limits', 'BatchRenorm1d', 'is_plain_bn', 'swap_batchnorm']
 
 # %% ../nbs/14_norm_layers.ipynb #n14core
 def normalize(x: Tensor, dims, eps: float = 1e-5) -> Tensor:
     "x̂ = (x − mean) / √(var + eps), with the mean and the biased variance taken over `dims` of `x`: the one computation of every layer here."
+    if x.numel() == 0: return x.clone()               # an empty batch: nothing to normalize (and no warning)
     mean = x.mean(dims, keepdim=True)
     var = x.var(dims, unbiased=False, keepdim=True)  # biased, as in BN: this is what normalizes
     return (x - mean) * (var + eps).rsqrt()
 
 def group_normalize(x: Tensor, num_groups: int, eps: float = 1e-5) -> Tensor:
     "`normalize` per sample over each group of `C // num_groups` channels and all positions: view (N, C, *) as (N, G, rest)."
-    return normalize(x.reshape(x.shape[0], num_groups, -1), 2, eps).view_as(x)
+    rest = math.prod(x.shape[1:]) // num_groups   # spelled out, not -1: an empty batch has no size to infer
+    return normalize(x.reshape(x.shape[0], num_groups, rest), 2, eps).view_as(x)
 
 # %% ../nbs/14_norm_layers.ipynb #n14classes
 def _affine_params(module: nn.Module, shape: tuple, affine: bool, bias: bool, **kw):
@@ -42,7 +47,7 @@ class BatchNorm2d(BatchNorm1d):
             if self.running_mean is not None and not (self.training and not self.track_running_stats):
                 raise RuntimeError(f"running_mean should contain {C} elements not {nf}")
             if self.weight is not None: raise RuntimeError(f"weight should contain {C} elements not {nf}")
-        if self.training: _check_batch_size(x)  # here, so the message shows the 4-D size
+        if self.training: check_batch_size(x)  # here, so the message shows the 4-D size
         # the same numbers as BN over (N, C, L) with L = H·W: a channel's statistics pool its N·H·W values
         if not x.is_contiguous(memory_format=torch.channels_last): return super().forward(x.flatten(2)).view_as(x)
         # channels last: memory holds (N, H, W, C). (N, H·W, C) is a view of it and its transpose the (N, C, H·W) that
@@ -65,12 +70,16 @@ class LayerNorm(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         k = len(self.normalized_shape)
+        if k == 0: raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., containing at "
+                                      "least one element, but got normalized_shape = []")   # torch's: not all axes
         if x.dim() < k or tuple(x.shape[x.dim() - k:]) != self.normalized_shape:
             raise RuntimeError(f"Given normalized_shape={list(self.normalized_shape)}, expected input with shape "
                                f"[*, {', '.join(map(str, self.normalized_shape))}], but got input of size{list(x.shape)}")
-        y = normalize(x, tuple(range(x.dim() - k, x.dim())), self.eps)  # (1, 2, 3) for an (N, C, H, W) block
-        if self.weight is not None: y = y * self.weight  # (C, H, W) broadcasts over N: one γ per element
-        return y if self.bias is None else y + self.bias
+        check_dtypes(x, (self.weight, self.bias), 'LayerNormKernelImpl', params_first=True)
+        xc = x.float() if x.dtype in HALF else x          # half precision: float32 arithmetic, one rounding (as torch)
+        y = normalize(xc, tuple(range(x.dim() - k, x.dim())), self.eps)  # (1, 2, 3) for an (N, C, H, W) block
+        if self.weight is not None: y = y * self.weight.to(xc.dtype)  # (C, H, W) broadcasts over N: one γ per element
+        return (y if self.bias is None else y + self.bias.to(xc.dtype)).to(x.dtype)
 
 class GroupNorm(nn.Module):
     "Group Normalization: statistics per sample over each group of channels (and all positions), then a per-channel affine; a drop-in for `torch.nn.GroupNorm`."
@@ -93,9 +102,18 @@ class GroupNorm(nn.Module):
         if self.weight is not None and x.shape[1] != self.num_channels:
             raise RuntimeError(f"Expected weight to be a vector of size equal to the number of channels in input, but "
                                f"got weight of shape {list(self.weight.shape)} and input of shape {list(x.shape)}")
-        y = group_normalize(x, self.num_groups, self.eps)
-        if self.weight is not None: y = y * _per_channel(self.weight, x)
-        return y if self.bias is None else y + _per_channel(self.bias, x)
+        check_dtypes(x, (self.weight, self.bias), 'GroupNormKernelImpl', params_first=True)
+        size = [x.shape[0] * x.shape[1] // self.num_groups, self.num_groups, *x.shape[2:]]   # torch's own check
+        if math.prod(size) // self.num_groups == 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size {size}")
+        xc = x.float() if x.dtype in HALF else x          # half precision: float32 arithmetic, one rounding (as torch)
+        y = group_normalize(xc, self.num_groups, self.eps)
+        if self.weight is not None: y = y * per_channel(self.weight.to(xc.dtype), x)
+        y = (y if self.bias is None else y + per_channel(self.bias.to(xc.dtype), x)).to(x.dtype)
+        for fmt, ndim in ((torch.channels_last, 4), (torch.channels_last_3d, 5)):   # keep a channels-last layout
+            if x.dim() == ndim and not x.is_contiguous() and x.is_contiguous(memory_format=fmt):
+                return y.contiguous(memory_format=fmt)
+        return y
 
 class InstanceNorm2d(BatchNorm1d):
     "Instance Normalization: statistics per sample and channel over H·W, optional running statistics for eval; a drop-in for `torch.nn.InstanceNorm2d`."
@@ -113,15 +131,151 @@ class InstanceNorm2d(BatchNorm1d):
                                  f"but got: {x.shape[1]}.")
             warnings.warn("input's size at dim=1 does not match num_features. You can silence this warning by not "
                           "passing in num_features, which is not used because affine=False", stacklevel=2)
+        check_dtypes(x, (self.weight, self.bias, self.running_mean, self.running_var))
         use_instance_stats = self.training or not self.track_running_stats
         if not use_instance_stats:  # eval with running statistics: exactly BN's eval mode
             return batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, training=False, eps=self.eps)
         if x.shape[2] * x.shape[3] == 1:
             raise ValueError(f"Expected more than 1 spatial element when training, got input size {x.size()}")
+        xc = x.float() if x.dtype in HALF else x          # half precision: float32 arithmetic, one rounding (as torch)
         if self.running_mean is not None and self.momentum:  # torch: momentum=None means 0, num_batches_tracked stays
             with torch.no_grad():  # the average over the batch of each image's (mean, unbiased variance)
-                self.running_mean.lerp_(x.mean((2, 3)).mean(0).to(self.running_mean.dtype), self.momentum)
-                self.running_var.lerp_(x.var((2, 3), correction=1).mean(0).to(self.running_var.dtype), self.momentum)
-        y = normalize(x, (2, 3), self.eps)
-        if self.weight is not None: y = y * _per_channel(self.weight, x)
-        return y if self.bias is None else y + _per_channel(self.bias, x)
+                self.running_mean.lerp_(xc.mean((2, 3)).mean(0).to(self.running_mean.dtype), self.momentum)
+                self.running_var.lerp_(xc.var((2, 3), correction=1).mean(0).to(self.running_var.dtype), self.momentum)
+        y = normalize(xc, (2, 3), self.eps)
+        if self.weight is not None: y = y * per_channel(self.weight.to(xc.dtype), x)
+        return (y if self.bias is None else y + per_channel(self.bias.to(xc.dtype), x)).to(x.dtype)
+
+# %% ../nbs/14_norm_layers.ipynb #fec90ad7
+RUNNING_STATS = ('all', 'first')   # which ghost batches update the running statistics
+
+def _check_ghosts(virtual_batches, ghost_size, running_stats: str):
+    if virtual_batches is not None and ghost_size is not None:
+        raise ValueError("give virtual_batches (how many ghost batches) or ghost_size (samples in each), not both")
+    for name, v in (('virtual_batches', virtual_batches), ('ghost_size', ghost_size)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            raise ValueError(f"{name} must be a whole number of at least 1, got {v!r}")
+    if running_stats not in RUNNING_STATS:
+        raise ValueError(f"running_stats must be one of {RUNNING_STATS}, got {running_stats!r}")
+
+def ghost_batches(x: Tensor,                   # a batch
+                  virtual_batches: int | None = None,  # cut it into this many slices, sizes differing by at most one
+                  ghost_size: int | None = None        # or into slices of this many samples (the last may be smaller)
+                 ) -> list:
+    "The ghost batches of `x`: views of consecutive samples."
+    return list(x.split(ghost_size) if ghost_size is not None else torch.tensor_split(x, virtual_batches))
+
+class GhostBatchNorm(BatchNorm1d):
+    "Ghost BN (Hoffer et al. 2017): in train mode each ghost batch is normalized on its own; eval mode is plain BN."
+    def __init__(self, num_features: int,
+                 virtual_batches: int | None = None,  # ghost batches per batch (default 2 unless `ghost_size` is given)
+                 running_stats: str = 'all',          # running stats from 'all' ghost batches in turn, or the 'first'
+                 *, ghost_size: int | None = None,    # or: samples per ghost batch
+                 **kwargs):                           # `BatchNorm1d`'s: eps, momentum, affine, dtype, …
+        super().__init__(num_features, **kwargs)
+        if virtual_batches is None and ghost_size is None: virtual_batches = 2
+        _check_ghosts(virtual_batches, ghost_size, running_stats)
+        self.virtual_batches, self.ghost_size, self.running_stats = virtual_batches, ghost_size, running_stats
+
+    def extra_repr(self):
+        cut = (f"ghost_size={self.ghost_size}" if self.ghost_size is not None
+               else f"virtual_batches={self.virtual_batches}")
+        return f"{super().extra_repr()}, {cut}, running_stats={self.running_stats!r}"
+
+    def forward(self, x: Tensor) -> Tensor:
+        parts = ghost_batches(x, self.virtual_batches, self.ghost_size) if self.training else [x]
+        if len(parts) == 1 or x.dim() not in (2, 3) or x.shape[1] != self.num_features: return super().forward(x)
+        outs = []   # each ghost batch through torch's kernel: one call per slice, and lesson 12 proved it equal to ours
+        for i, part in enumerate(parts):
+            # 'all': every ghost batch updates the running statistics in turn (Hoffer et al.'s Algorithm 1);
+            # 'first': only the first one does, as in per-rank BN under DistributedDataParallel, whose model is rank 0's
+            track = self.track_running_stats and len(part) > 0 and (self.running_stats == 'all' or i == 0)
+            momentum = self.momentum
+            if track:
+                self.num_batches_tracked.add_(1)
+                if momentum is None: momentum = 1.0 / float(self.num_batches_tracked)
+            rm, rv = (self.running_mean, self.running_var) if track else (None, None)
+            outs.append(F.batch_norm(part, rm, rv, self.weight, self.bias, True, momentum or 0.0, self.eps))
+        return torch.cat(outs)
+
+def renorm_limits(step: int,           # training steps taken so far
+                  warmup: int,         # steps of plain BN (r_max = 1, d_max = 0) first
+                  ramp: int,           # steps over which the limits then grow linearly to their end values
+                  r_max: float = 3.,   # the end value of r_max (Ioffe 2017 relaxes it to 3)
+                  d_max: float = 5.    # the end value of d_max (Ioffe 2017: 5)
+                 ) -> tuple[float, float]:
+    "Batch Renorm's clipping (r_max, d_max): (1, 0), plain BN, for `warmup` steps, then relaxed linearly over `ramp`."
+    t = min(max((step - warmup) / max(ramp, 1), 0.), 1.)
+    return 1. + (r_max - 1.) * t, d_max * t
+
+class BatchRenorm1d(BatchNorm1d):
+    "Batch Renorm (Ioffe 2017): batch statistics corrected toward the running ones by r, d (clipped); eval is plain BN."
+    def __init__(self, num_features: int,
+                 r_max: float = 3., d_max: float = 5.,   # the clipping limits at the end of the schedule
+                 warmup: int = 500, ramp: int = 1000,    # the schedule (`renorm_limits`), in training steps
+                 virtual_batches: int = 1,               # batch statistics per ghost batch (per rank, simulated)
+                 running_stats: str = 'first',           # running stats from the 'first' ghost batch, or 'all' in turn
+                 **kwargs):                              # `BatchNorm1d`'s: eps, momentum, dtype, …
+        super().__init__(num_features, **kwargs)
+        if not self.track_running_stats:
+            raise ValueError("Batch Renorm corrects toward running statistics: track_running_stats must be True")
+        _check_ghosts(virtual_batches, None, running_stats)
+        self.r_max, self.d_max, self.warmup, self.ramp = r_max, d_max, warmup, ramp
+        self.virtual_batches, self.running_stats = virtual_batches, running_stats
+
+    def extra_repr(self):
+        return (f"{super().extra_repr()}, r_max={self.r_max}, d_max={self.d_max}, warmup={self.warmup}, "
+                f"ramp={self.ramp}, virtual_batches={self.virtual_batches}")
+
+    def limits(self) -> tuple[float, float]:
+        "The (r_max, d_max) in force at the current step."
+        return renorm_limits(int(self.num_batches_tracked), self.warmup, self.ramp, self.r_max, self.d_max)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training: return super().forward(x)
+        if x.dim() not in (2, 3): raise ValueError(f"expected 2D or 3D input (got {x.dim()}D input)")
+        check_dtypes(x, (self.weight, self.bias, self.running_mean, self.running_var))
+        r_max, d_max = self.limits()
+        self.num_batches_tracked.add_(1)
+        momentum = self.momentum if self.momentum is not None else 1.0 / float(self.num_batches_tracked)
+        mu_run, sigma_run = self.running_mean.clone(), (self.running_var + self.eps).sqrt()   # before this step's
+        outs = []
+        for i, part in enumerate(ghost_batches(x, self.virtual_batches)):
+            if len(part) == 0: continue
+            dims = reduce_dims(part)
+            check_batch_size(part)
+            mu, var = part.mean(dims), part.var(dims, correction=0)
+            sigma = (var + self.eps).sqrt()
+            with torch.no_grad():   # r and d are constants to the gradient: that is what keeps it a BN gradient
+                r = (sigma / sigma_run).clamp(1 / r_max, r_max)
+                d = ((mu - mu_run) / sigma_run).clamp(-d_max, d_max)
+                if self.running_stats == 'all' or i == 0:
+                    self.running_mean.lerp_(mu, momentum)
+                    self.running_var.lerp_(part.var(dims, correction=1), momentum)
+            x_hat = (part - per_channel(mu, part)) / per_channel(sigma, part)
+            outs.append(x_hat * per_channel(r, part) + per_channel(d, part))
+        x_hat = torch.cat(outs)
+        y = x_hat * per_channel(self.weight, x) if self.weight is not None else x_hat
+        return y + per_channel(self.bias, x) if self.bias is not None else y
+
+PLAIN_BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm, nn.LazyBatchNorm1d, nn.LazyBatchNorm2d,
+            nn.LazyBatchNorm3d)
+
+def is_plain_bn(m: nn.Module  # any module
+               ) -> bool:
+    "torch's batch-norm layers and bn_course's BatchNorm1d/2d, not their subclasses (InstanceNorm2d, Ghost BN, …)."
+    return isinstance(m, PLAIN_BN) or type(m) in (BatchNorm1d, BatchNorm2d)
+
+def swap_batchnorm(model: nn.Module,    # a model, or one batch-norm layer
+                   make,                # `make(bn)`: the layer that takes the place of the plain batch-norm layer `bn`
+                   copy: bool = False   # change a deep copy and leave `model` as it is
+                  ) -> nn.Module:
+    "`model` with every plain batch-norm layer `bn` replaced by `make(bn)`, which takes over `bn`'s state if it can."
+    if copy: model = deepcopy(model)
+    if is_plain_bn(model):
+        new = make(model)
+        if new is not model and set(new.state_dict()) == set(model.state_dict()):   # the same keys: take them over
+            new.load_state_dict(model.state_dict())
+        return new
+    for name, child in model.named_children(): setattr(model, name, swap_batchnorm(child, make))
+    return model

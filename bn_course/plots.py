@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_plots.ipynb #523b337a
 from __future__ import annotations
-import io, math, warnings
+import io, math
 from pathlib import Path
 
 import matplotlib

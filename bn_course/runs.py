@@ -4,12 +4,13 @@
 
 # %% ../nbs/08_runs.ipynb #6c4e9187
 from __future__ import annotations
-import contextlib, errno, fcntl, hashlib, json, os, shutil, tempfile, time, uuid
+import contextlib, errno, hashlib, json, os, re, shutil, signal, sys, tempfile, threading, time, uuid
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['MANIFEST', 'RUN_FILES', 'SCHEMA', 'SPLITS', 'KINDS', 'atomic_write_bytes', 'RunFolderError', 'check_out_dir',
-           'RunLocked', 'RunFolder', 'read_manifest', 'ResultSchemaError', 'save_json', 'History', 'Result']
+__all__ = ['MANIFEST', 'RUN_ID', 'OS_FILES', 'SCHEMA', 'SPLITS', 'KINDS', 'atomic_write_bytes', 'ensure_std_streams',
+           'RunFolderError', 'check_out_dir', 'RunLocked', 'RunFolder', 'read_manifest', 'ResultSchemaError',
+           'save_json', 'History', 'Result']
 
 # %% ../nbs/08_runs.ipynb #1530ec84
 def _umask() -> int:
@@ -18,7 +19,7 @@ def _umask() -> int:
     return mask
 
 def atomic_write_bytes(path, data: bytes) -> Path:
-    "Write `data` to a temporary file beside `path`, then rename: readers never see half a file; permissions follow the umask."
+    "Write `data` to a temporary file beside `path`, then rename: never half a file; permissions follow the umask."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
@@ -33,48 +34,33 @@ def atomic_write_bytes(path, data: bytes) -> Path:
         raise
     return path
 
+# %% ../nbs/08_runs.ipynb #e8382f4d
+def ensure_std_streams():
+    "Point closed standard streams (file descriptors 0–2) at the null device, as a program's first step."
+    # `bn-course compare 2>&-` starts Python with fd 2 closed: sys.stderr is None (a progress bar or a warning then
+    # fails), and the next file opened gets number 2, so torch's C++ warnings would be written into it
+    for fd, mode in ((0, os.O_RDONLY), (1, os.O_WRONLY), (2, os.O_WRONLY)):
+        try: os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, mode)
+            if null != fd: os.dup2(null, fd); os.close(null)
+    for name, fd, mode in (('stdin', 0, 'r'), ('stdout', 1, 'w'), ('stderr', 2, 'w')):
+        if getattr(sys, name) is None: setattr(sys, name, open(fd, mode, closefd=False))
+
 # %% ../nbs/08_runs.ipynb #8c8002b9
 class RunFolderError(OSError):
     "The output folder cannot take a run; the message names the problem and the fix."
 
 MANIFEST = 'run.json'
-RUN_FILES = ('metrics.json', 'curves.png', 'fig1.json', 'fig1.png', MANIFEST)   # what a bn_course run writes, besides *.pt and sweep_*
-
-def _is_run_file(name: str) -> bool:
-    return name in RUN_FILES or name.endswith('.pt') or name.startswith('sweep_')
+RUN_ID = r'\d{8}-\d{6}-[0-9a-f]{8}'                         # time.strftime('%Y%m%d-%H%M%S') + 8 random hex digits
+OS_FILES = frozenset({'.DS_Store', 'Thumbs.db', 'desktop.ini'})   # what a file browser adds to a folder it shows
 
 def _why(e: OSError) -> str:
     return {errno.EACCES: 'permission denied', errno.EPERM: 'operation not permitted (immutable or protected)',
             errno.EROFS: 'read-only file system', errno.ENOSPC: 'no space left on the device',
-            errno.ENAMETOOLONG: 'a name is too long', errno.ENOTDIR: 'a part of the path is a file'}.get(e.errno, e.strerror or str(e))
-
-def check_out_dir(out, flag: str = '--out') -> Path:
-    "Check before any work that `out` can take a run; return it as an absolute path, or raise `RunFolderError` naming the fix."
-    out = Path(out).expanduser().absolute()
-    fix = f"choose another {flag}"
-    if out.is_symlink() and not out.exists(): raise RunFolderError(f"{flag} {out} is a dangling symbolic link; remove it or {fix}")
-    if out.exists() and not out.is_dir(): raise RunFolderError(f"{flag} {out} is a file, not a folder; {fix}")
-    first = next(p for p in (out, *out.parents) if p.exists())          # the nearest part that exists
-    if not first.is_dir(): raise RunFolderError(f"{flag} {out}: {first} is a file, not a folder; {fix}")
-    if out.exists():
-        foreign = sorted(f.name for f in out.iterdir() if not _is_run_file(f.name))
-        if foreign: raise RunFolderError(f"{flag} {out} holds files that are not a bn_course run ({', '.join(foreign[:3])}"
-                                         f"{', …' if len(foreign) > 3 else ''}); a run replaces its folder whole, so {fix} "
-                                         "(a new or empty folder, or an earlier run's)")
-    try:                                                                 # try what the run will do: a folder beside out, a file in it
-        out.parent.mkdir(parents=True, exist_ok=True)
-        probe = Path(tempfile.mkdtemp(dir=out.parent, prefix=f'.{out.name}.probe-'))
-        try: (probe/'probe').write_bytes(b'')
-        finally: shutil.rmtree(probe, ignore_errors=True)
-        if len(out.name.encode()) + 48 > os.pathconf(out.parent, 'PC_NAME_MAX'):  # room for the staging suffix
-            raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG))
-    except OSError as e:
-        raise RunFolderError(f"{flag} {out} cannot be written: {_why(e)}; {fix}") from None
-    return out
-
-# %% ../nbs/08_runs.ipynb #24308c90
-class RunLocked(RunFolderError):
-    "Another run is writing into the same output folder."
+            errno.ENAMETOOLONG: 'a name is too long', errno.ENOTDIR: 'a part of the path is a file',
+            errno.EBUSY: 'the folder is busy (a mount point, or in use by another program)',
+            errno.EXDEV: 'it is on another file system than its parent folder'}.get(e.errno, e.strerror or str(e))
 
 def _sha256(p: Path) -> str:
     h = hashlib.sha256()
@@ -82,28 +68,161 @@ def _sha256(p: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
     return h.hexdigest()
 
-class RunFolder:
-    "Stage a run's files beside `out` and swap them into place at the end: `out` holds the whole old run or the whole new one."
-    def __init__(self, out, flag: str = '--out', info: dict | None = None):
-        self.out, self.flag, self.info = Path(out).expanduser().absolute(), flag, dict(info or {})
-        self.run_id = time.strftime('%Y%m%d-%H%M%S') + '-' + uuid.uuid4().hex[:8]
-        self.staging = self._lock = None
+def _manifest(out: Path) -> dict | None:
+    "`out`'s `run.json` when it is a bn_course manifest (a run id and plain file names with their hashes), else None."
+    try: m = json.loads((out/MANIFEST).read_text(encoding='utf-8'))
+    except (OSError, ValueError): return None
+    if not (isinstance(m, dict) and isinstance(m.get('run_id'), str) and isinstance(m.get('files'), dict)): return None
+    plain = all(isinstance(n, str) and isinstance(h, str) and n not in ('', '.', '..', MANIFEST)
+                and not set(n) & set('/\\') for n, h in m['files'].items())   # a crafted name cannot leave `out`
+    return m if plain else None
 
-    def _aside(self) -> list: return sorted(self.out.parent.glob(f'.{self.out.name}.old-*'))
+def _listing(names) -> str: return ', '.join(sorted(names)[:3]) + (', …' if len(names) > 3 else '')
+
+def _not_a_run(out: Path) -> str | None:
+    "Why the existing folder `out` is not an earlier bn_course run, which a new run may replace; None if it is one."
+    names = {p.name for p in out.iterdir()} - OS_FILES
+    if not names: return None
+    m = _manifest(out)
+    if m is None: return f"is not empty and is not a bn_course run (no valid {MANIFEST}): it holds {_listing(names)}"
+    if extra := names - {MANIFEST, *m['files']}:
+        return f"holds files that its {MANIFEST} does not list ({_listing(extra)})"
+    changed = [n for n, h in m['files'].items() if (out/n).exists() and (not (out/n).is_file() or _sha256(out/n) != h)]
+    if changed:   # a file the user deleted loses nothing; one they edited would be lost
+        return f"holds files changed since run {m['run_id']} wrote them ({_listing(changed)})"
+    return None
+
+def _make_parents(folder: Path) -> list:
+    "Create `folder` and its missing parents; return the ones created, outermost first."
+    missing = [p for p in (folder, *folder.parents) if not p.exists()][::-1]
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing
+
+def _remove_empty(folders):
+    "Remove the folders that `_make_parents` created, innermost first, where they are still empty: nothing left behind."
+    for p in reversed(folders):
+        with contextlib.suppress(OSError): p.rmdir()
+
+def check_out_dir(out,               # the output folder a run will write
+                  flag: str = '--out'  # how the user gave it, for the message
+                 ) -> Path:
+    "Check before any work that `out` can take a run; return its absolute path, or raise `RunFolderError` with the fix."
+    out = Path(os.path.abspath(Path(out).expanduser()))                 # absolute, with `..` resolved
+    fix = f"choose another {flag}"
+    if out.is_symlink() and not out.exists():
+        raise RunFolderError(f"{flag} {out} is a dangling symbolic link (it leads nowhere); remove it or {fix}")
+    if out.is_symlink(): out = out.resolve()                            # a link to a folder: the run replaces that
+    out = Path(os.path.realpath(out.parent))/out.name                   # one lock per folder, whatever path leads there
+    if not out.name: raise RunFolderError(f"{flag} {out} is the root of a file system; {fix} (a folder inside it)")
+    if out.exists() and not out.is_dir(): raise RunFolderError(f"{flag} {out} is a file, not a folder; {fix}")
+    first = next(p for p in (out, *out.parents) if p.exists())          # the nearest part that exists
+    if not first.is_dir(): raise RunFolderError(f"{flag} {out}: {first} is a file, not a folder; {fix}")
+    cwd = Path.cwd().resolve()
+    if out.exists() and (out.resolve() == cwd or out.resolve() in cwd.parents):
+        raise RunFolderError(f"{flag} {out} holds the current folder, which a run cannot replace; "
+                             f"{fix} (a new folder inside it, e.g. {flag} {out/'run'})")
+    if out.exists() and os.path.ismount(out):
+        raise RunFolderError(f"{flag} {out} is a mount point, which cannot be renamed, and a run replaces its folder "
+                             f"whole by renaming; {fix} (a folder inside it, e.g. {flag} {out/'run'})")
+    if out.exists() and (why := _not_a_run(out)):
+        raise RunFolderError(f"{flag} {out} {why}; a run replaces its folder whole, which would delete them, so {fix} "
+                             "(a new or empty folder, or an earlier run's) or move those files away")
+    made = []
+    try:                                              # try what the run will do: a folder beside out, a file in it
+        made = _make_parents(out.parent)
+        probe = Path(tempfile.mkdtemp(dir=out.parent, prefix=f'.{out.name}.probe-'))
+        try: (probe/'probe').write_bytes(b'')
+        finally: shutil.rmtree(probe, ignore_errors=True)
+        limit = os.pathconf(out.parent, 'PC_NAME_MAX') if hasattr(os, 'pathconf') else 255
+        if len(out.name.encode()) + 48 > limit:                          # room for the staging folder's suffix
+            raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG))
+    except OSError as e:
+        raise RunFolderError(f"{flag} {out} cannot be written: {_why(e)}; {fix}") from None
+    finally: _remove_empty(made)
+    return out
+
+# %% ../nbs/08_runs.ipynb #24308c90
+class RunLocked(RunFolderError):
+    "Another run is writing into the same output folder."
+
+@contextlib.contextmanager
+def _signals_held():
+    "Hold SIGINT, SIGTERM and SIGHUP until the block ends, then deliver them: a run never stops between two renames."
+    held, old = [], {}
+    if threading.current_thread() is threading.main_thread():          # Python runs signal handlers in it only
+        for name in ('SIGINT', 'SIGTERM', 'SIGHUP'):
+            if hasattr(signal, name):
+                s = getattr(signal, name)
+                old[s] = signal.signal(s, lambda n, frame: held.append(n))
+    try: yield held                                                      # the caller may take a signal out of `held`
+    finally:
+        for s, h in old.items(): signal.signal(s, signal.SIG_DFL if h is None else h)
+        for s in held: signal.raise_signal(s)
+
+def _try_lock(fd: int) -> bool:
+    "Lock the open file `fd` for this process without waiting; False when another process holds it."
+    if os.name == 'nt':
+        import msvcrt
+        try: msvcrt.locking(fd, msvcrt.LK_NBLCK, 1); return True
+        except OSError: return False
+    import fcntl                                     # POSIX only: imported here, so that bn_course imports on Windows
+    try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); return True
+    except BlockingIOError: return False
+
+class RunFolder:
+    "Stage a run's files beside `out` and swap them into place at the end: `out` holds the whole old run or the new."
+    def __init__(self, out,                   # the output folder
+                 flag: str = '--out',         # how the user gave it, for messages
+                 info: dict | None = None):   # what made the run, recorded in its run.json
+        self.out, self.flag, self.info = Path(os.path.abspath(Path(out).expanduser())), flag, dict(info or {})
+        self.run_id = time.strftime('%Y%m%d-%H%M%S') + '-' + uuid.uuid4().hex[:8]
+        self.staging = self._lock_fd = None
+        self._made = []
+
+    def _beside(self, kind: str) -> list:
+        "Folders beside `out` named as this class names its `kind` ('old' or 'new') folders, oldest first."
+        pat = re.compile(rf'\.{re.escape(self.out.name)}\.{kind}-{RUN_ID}(-.+)?')
+        found = (p for p in self.out.parent.iterdir() if pat.fullmatch(p.name))
+        return sorted(p for p in found if p.is_dir() and not p.is_symlink())
+
+    def _take_lock(self):
+        path = self.out.parent/f'.{self.out.name}.lock'
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+            if not _try_lock(fd):
+                try: who = os.read(fd, 200).decode(errors='replace').strip() or 'unknown'
+                except OSError: who = 'unknown'                      # Windows: the holder's locked byte is unreadable
+                os.close(fd)
+                raise RunLocked(f"another bn_course run ({who}) is writing into {self.out}; wait for it to finish "
+                                f"or choose another {self.flag}")
+            with contextlib.suppress(FileNotFoundError):
+                if os.path.samestat(os.fstat(fd), os.stat(path)): break
+            os.close(fd)                # the run before us removed this file as it let go: lock the file at `path` now
+        os.ftruncate(fd, 0); os.write(fd, f'pid {os.getpid()}, run {self.run_id}'.encode())
+        self._lock_fd, self._lock_path = fd, path
+
+    def _release_lock(self):
+        "Let go of the lock and remove its file (on POSIX while still holding it, which `_take_lock`'s check allows)."
+        fd, self._lock_fd = self._lock_fd, None
+        if os.name == 'nt': os.close(fd)                                 # Windows cannot remove a file that is open
+        with contextlib.suppress(OSError): os.unlink(self._lock_path)
+        if os.name != 'nt': os.close(fd)
 
     def __enter__(self):
-        self._restore()
-        check_out_dir(self.out, self.flag)
-        self._lock = open(self.out.parent/f'.{self.out.name}.lock', 'a+')
-        try: fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock.seek(0); who = self._lock.read().strip() or 'unknown'
-            self._lock.close(); self._lock = None
-            raise RunLocked(f"another bn_course run ({who}) is writing into {self.out}; wait for it to finish "
-                            f"or choose another {self.flag}") from None
-        self._lock.seek(0); self._lock.truncate(); self._lock.write(f'pid {os.getpid()}, run {self.run_id}'); self._lock.flush()
-        self.staging = Path(tempfile.mkdtemp(dir=self.out.parent, prefix=f'.{self.out.name}.new-{self.run_id}-'))
-        os.chmod(self.staging, 0o777 & ~_umask())
+        self.out = check_out_dir(self.out, self.flag)                    # the cheap checks, before anything is made
+        self._made = _make_parents(self.out.parent)
+        try:
+            self._take_lock()                                            # first: what follows is this run's alone
+            try:
+                self._restore()
+                for p in self._beside('new'): shutil.rmtree(p, ignore_errors=True)   # killed runs' staging folders
+                check_out_dir(self.out, self.flag)                       # again, now that no other run can change out
+                self._try_rename()
+                prefix = f'.{self.out.name}.new-{self.run_id}-'
+                self.staging = Path(tempfile.mkdtemp(dir=self.out.parent, prefix=prefix))
+                os.chmod(self.staging, 0o777 & ~_umask())
+            except BaseException: self._release_lock(); raise
+        except BaseException: _remove_empty(self._made); raise
         return self
 
     def path(self, name: str) -> Path:
@@ -112,37 +231,70 @@ class RunFolder:
         return self.staging/name
 
     def _restore(self):
-        "A run stopped between its two renames leaves `out` missing and the old folder aside: put it back."
-        aside = self._aside()
-        if aside and not self.out.exists(): os.rename(aside[-1], self.out); aside = aside[:-1]
-        for a in aside: shutil.rmtree(a, ignore_errors=True)
+        "A run stopped between its two renames leaves `out` missing and the earlier run aside: put it back."
+        aside = self._beside('old')
+        with _signals_held():
+            if aside and not self.out.exists(): os.rename(aside[-1], self.out); aside = aside[:-1]
+            for a in aside: shutil.rmtree(a, ignore_errors=True)
+
+    def _try_rename(self):
+        "A run ends by renaming `out`: try it now, so a folder that cannot be renamed is refused before any training."
+        if not self.out.exists(): return
+        aside = self.out.parent/f'.{self.out.name}.old-{self.run_id}'
+        with _signals_held():
+            try: os.rename(self.out, aside)
+            except OSError as e:
+                raise RunFolderError(f"{self.flag} {self.out} cannot be replaced: {_why(e)}; a run swaps its folder "
+                                     f"whole at the end, so choose another {self.flag} (a folder inside it, e.g. "
+                                     f"{self.out/'run'})") from None
+            os.rename(aside, self.out)
 
     def _commit(self):
         files = {f.name: _sha256(f) for f in sorted(self.staging.iterdir()) if f.is_file()}
-        manifest = {'run_id': self.run_id, 'finished': time.strftime('%Y-%m-%dT%H:%M:%S%z'), **self.info, 'files': files}
+        finished = time.strftime('%Y-%m-%dT%H:%M:%S%z')
+        manifest = {'run_id': self.run_id, 'finished': finished, **self.info, 'files': files}
         atomic_write_bytes(self.staging/MANIFEST, (json.dumps(manifest, indent=2, ensure_ascii=False) + '\n').encode())
-        old = None
-        if self.out.exists():
-            old = self.out.parent/f'.{self.out.name}.old-{self.run_id}'
-            os.rename(self.out, old)
-        os.rename(self.staging, self.out)
-        if old: shutil.rmtree(old, ignore_errors=True)
+        old = self.out.parent/f'.{self.out.name}.old-{self.run_id}' if self.out.exists() else None
+        with _signals_held() as held:                                   # Ctrl-C now would split the two renames
+            try:
+                if old: os.rename(self.out, old)
+                try: os.rename(self.staging, self.out)
+                except OSError:
+                    if old: os.rename(old, self.out)                     # the earlier run back in place, whole
+                    raise
+            except OSError as e:
+                kept = self.out.parent/f'{self.out.name}-{self.run_id}'
+                try: os.rename(self.staging, kept)
+                except OSError: kept = self.staging
+                self.staging = None                                      # the finished run is kept, not cleaned up
+                raise RunFolderError(f"{self.flag} {self.out} could not be replaced ({_why(e)}): it holds what it held "
+                                     f"before, and this run's files are in {kept}") from None
+            self.staging = None
+            if old: shutil.rmtree(old, ignore_errors=True)
+            if signal.SIGINT in held:                                    # too late to stop: say what happened instead
+                held.remove(signal.SIGINT)
+                if sys.stderr:
+                    print(f"interrupted as the run finished: {self.out} holds the new run, whole", file=sys.stderr)
 
     def __exit__(self, exc_type, exc, tb):
         try:
             if exc_type is None: self._commit()
         finally:
-            if self.staging is not None and self.staging.exists(): shutil.rmtree(self.staging, ignore_errors=True)
-            self.staging = None
-            if self._lock: self._lock.close(); self._lock = None      # closing releases the flock
+            if self.staging is not None: shutil.rmtree(self.staging, ignore_errors=True); self.staging = None
+            if self._lock_fd is not None: self._release_lock()
+            _remove_empty(self._made)                                    # parents this run made, if they stayed empty
         return False
 
-def read_manifest(out) -> dict:
+def read_manifest(out  # a finished run's folder
+                 ) -> dict:
     "The `run.json` of a finished run in `out`, after checking every listed file's SHA-256."
     out = Path(out)
-    m = json.loads((out/MANIFEST).read_text(encoding='utf-8'))
+    m = _manifest(out)
+    if m is None: raise RunFolderError(f"{out} holds no valid {MANIFEST}: it is not a finished bn_course run")
     bad = [n for n, h in m['files'].items() if not (out/n).is_file() or _sha256(out/n) != h]
-    if bad: raise RunFolderError(f"{out}: {', '.join(bad)} missing or changed since run {m['run_id']} wrote them; run it again")
+    if bad:
+        raise RunFolderError(f"{out}: {', '.join(bad)} missing or changed since run {m['run_id']} wrote them; "
+                             "run it again")
     return m
 
 # %% ../nbs/08_runs.ipynb #648b3e4e

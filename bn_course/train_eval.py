@@ -6,7 +6,7 @@
 from __future__ import annotations
 import torch
 from torch import nn, Tensor
-from .batchnorm import BatchNorm1d, _reduce_dims, _values_per_channel
+from .batchnorm import BatchNorm1d, reduce_dims, values_per_channel
 from .training import evaluating
 
 # %% auto #0
@@ -33,8 +33,8 @@ def stats_drift(before: dict, after: dict) -> tuple[float, float]:
 # %% ../nbs/13_train_eval.ipynb #8a4b80b5
 def _channel_stats(x: Tensor):
     "Per-channel batch mean and biased variance of an (N, C) or (N, C, L) input, and the values per channel m."
-    dims = _reduce_dims(x)
-    return x.mean(dims), x.var(dims, unbiased=False), _values_per_channel(x)
+    dims = reduce_dims(x)
+    return x.mean(dims), x.var(dims, unbiased=False), values_per_channel(x)
 
 @torch.no_grad()
 def recalibrate_bn(model: nn.Module, x: Tensor, bs: int = 32) -> nn.Module:

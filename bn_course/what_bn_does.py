@@ -5,14 +5,13 @@
 # %% ../nbs/17_what_bn_does.ipynb #n17imp1
 from __future__ import annotations
 import copy
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 # %% auto #0
 __all__ = ['landscape_probe', 'scaled_copy', 'scale_invariance', 'scale_invariant_bn', 'row_norms', 'effective_lr',
-           'GhostBatchNorm1d', 'with_ghost_bn', 'bn_input_variance', 'variance_shift']
+           'bn_input_variance', 'variance_shift']
 
 # %% ../nbs/17_what_bn_does.ipynb #n17probe
 def _loss_grads(model: nn.Module, xb, yb):
@@ -79,25 +78,6 @@ def row_norms(model: nn.Module, layer: int) -> torch.Tensor:
 def effective_lr(lr: float, norms: torch.Tensor) -> float:
     "The effective learning rate η/‖w‖² of scale-invariant rows, averaged over rows as η·mean(1/‖w_j‖²)."
     return float(lr * (1 / norms**2).mean())
-
-# %% ../nbs/17_what_bn_does.ipynb #n17ghost
-class GhostBatchNorm1d(nn.BatchNorm1d):
-    "BatchNorm1d that, in train mode, normalizes each chunk of `ghost` samples with that chunk's own statistics (running statistics updated once per chunk); eval mode as usual."
-    def __init__(self, num_features: int, ghost: int = 16, **kw):
-        super().__init__(num_features, **kw); self.ghost = ghost
-    def forward(self, x):
-        if not self.training or len(x) <= self.ghost: return super().forward(x)
-        return torch.cat([super(GhostBatchNorm1d, self).forward(c) for c in x.split(self.ghost)])
-
-def with_ghost_bn(model: nn.Module, ghost: int) -> nn.Module:
-    "A copy of `model` with every `nn.BatchNorm1d` replaced by a `GhostBatchNorm1d` of chunk size `ghost` (same parameters and buffers)."
-    m = copy.deepcopy(model)
-    for name, mod in list(m.named_modules()):
-        for cname, child in list(mod.named_children()):
-            if type(child) is nn.BatchNorm1d:
-                gb = GhostBatchNorm1d(child.num_features, ghost, eps=child.eps, momentum=child.momentum)
-                gb.load_state_dict(child.state_dict()); setattr(mod, cname, gb)
-    return m
 
 # %% ../nbs/17_what_bn_does.ipynb #n17vshift
 def bn_input_variance(model: nn.Module, x, train: bool) -> list:

@@ -9,25 +9,30 @@ bn_course's readable loop (train_models), in its stacked loop (train_stacked, wh
 the stacked loop compiled by torch.compile (`bn-course compare --compile`), and 5 seeds of the pair in one stack
 (`bn-course compare --seeds 5`), with and without compiling, plus one seed of the CNN pair (`--arch cnn`). Prints seconds per epoch (median over seeds), the
 speed-up over the seed loop, and each model's test accuracy (over all test images, mean over seeds) after training;
-torch.compile's one-time compile is taken out of the epoch times and printed on its own line.
+torch.compile's one-time compile is taken out of the epoch times and printed on its own line. Last, the grid engine
+(bn_course.grid.train_grid): --grid-seeds seeds × 5 learning rates × (BN, plain) MLPs, one epoch each, in models trained
+per second of training time, beside the readable loop's rate (measured on seed 1's 10 models: it trains one model after
+another, so its rate does not depend on how many there are).
 
 Every loop sees the same batches: the seed loop's DataLoader takes its shuffle from a sampler that draws one
 permutation per epoch like bn_course's loops (DataLoader(shuffle=True, generator=g) first draws a worker base seed from
 g, and RandomSampler(generator=g) draws an extra permutation after each epoch: both shift the order; tested).
 
     python scripts/benchmark.py [--data synthetic] [--data-dir bench_data] [--epochs 1] [--seeds 5] [--threads N]
-                                [--n-train N] [--n-test N]
+                                [--n-train N] [--n-test N] [--grid-seeds 10]
 """
 import argparse, statistics, sys, time
+from pathlib import Path
 
 import torch
 import torchvision.datasets as dsets  # noqa: the seed lab's own imports
 import torchvision.transforms as transforms
 
-from bn_course.data import (DataNotFound, MNIST_FILES, check_idx, load_data, mnist_raw_dir, synthetic_mnist, write_idx,
-                            write_mnist)
-from bn_course.models import lab_models
-from bn_course.training import evaluate, set_seed
+from bn_course.data import DataNotFound, MNIST_FILES, check_idx, load_data, mnist_raw_dir
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent/'tests'))  # IDX writers and synthetic data: test fixtures
+from fixtures import synthetic_mnist, write_idx, write_mnist
+from bn_course.models import MLP, lab_models
+from bn_course.training import evaluate, set_seed, train_models
 from bn_course.lab import run_comparison, run_seeds
 
 
@@ -145,6 +150,27 @@ def public_adam_stack_epochs(data, epochs, seed=1, bs=32, lr=0.01):
     return secs, {n: evaluate(m, data.x_test, data.y_test)[1] for n, m in models.items()}
 
 
+GRID_LRS = (0.0003, 0.001, 0.003, 0.01, 0.03)
+
+def grid_rates(data, epochs, n_seeds):
+    """The grid engine's row: models trained per second of training time (evaluation excluded) by train_grid on
+    n_seeds × GRID_LRS × (BN, plain) lab MLPs, and by the readable loop on seed 1's 10 of them; with both loops' mean test
+    accuracy over seed 1's models (the same initial weights and batches in both)."""
+    from bn_course.grid import train_grid
+    sizes = (data.n_features, 32, 32, data.n_classes)
+    arms = {'bn': lambda: MLP(sizes, norm='batch'), 'plain': lambda: MLP(sizes)}
+    grid, _ = train_grid(arms, data, GRID_LRS, seeds=range(1, n_seeds + 1), epochs=epochs, device='cpu', progress=False)
+    secs, accs = 0., []
+    for lr in GRID_LRS:                                  # the readable loop: seed 1's models, as train_grid builds them
+        models = {}
+        for a, build in arms.items(): set_seed(1); models[a] = build()
+        res = train_models(models, data, epochs=epochs, lr=lr, seed=1, device='cpu', progress=False)
+        secs += sum(res.seconds); accs += [h.test_acc[-1] for h in res.histories.values()]
+    seed1 = [h.test_acc[-1] for h in grid.select(seed=1).values()]
+    return (len(grid.histories) / sum(grid.seconds), len(accs) / secs,
+            len(grid.histories), statistics.mean(seed1), statistics.mean(accs))
+
+
 def image_counts(root, folder='MNIST'):
     "(train, test) image counts of the IDX files under root, from their headers; () when missing or broken."
     try: return tuple(check_idx(mnist_raw_dir(root, folder)/MNIST_FILES[p][0], 3)[0] for p in ('train', 'test'))
@@ -183,6 +209,7 @@ def main():
     p.add_argument('--n-train', type=int, default=60_000, help='synthetic data only: training images (default: 60,000)')
     p.add_argument('--n-test', type=int, default=10_000, help='synthetic data only: test images (default: 10,000)')
     p.add_argument('--seeds', type=int, default=5, help='seeds per loop; median times, mean accuracies (default: 5)')
+    p.add_argument('--grid-seeds', type=int, default=10, help='seeds of the grid engine row (× 5 rates × 2 arms; default: 10)')
     args = p.parse_args()
     if args.threads: torch.set_num_threads(args.threads)
     data, folder, described = prepare_data(args)
@@ -257,6 +284,11 @@ def main():
     cnn_secs, cnn_acc = pair(arch='cnn')('cnn', 1)
     print(f"CNN pair (LeNet-style, bn-course compare --arch cnn, readable loop, seed 1): {statistics.median(cnn_secs):.2f} s/epoch "
           f"(= {statistics.median(cnn_secs) / base:.1f}× the MLP seed loop); test accuracy bn {cnn_acc['bn']:.2%}, plain {cnn_acc['plain']:.2%}")
+    grid_rate, readable_rate, n_models, grid_acc, readable_acc = grid_rates(data, args.epochs, args.grid_seeds)
+    print(f"grid engine (train_grid), {args.grid_seeds} seeds × {len(GRID_LRS)} rates × BN/plain MLP = {n_models} models, "
+          f"{args.epochs} epoch(s) each: {grid_rate:.2f} models/s vs the readable loop {readable_rate:.2f} models/s "
+          f"(seed 1's 10 models) = {grid_rate / readable_rate:.1f}×; mean test accuracy of seed 1's models: grid {grid_acc:.2%}, "
+          f"readable {readable_acc:.2%}")
     if compile_secs:
         print("torch.compile's one-time cost (first call: compile + one step; not in s/epoch), in run order: " +
               "; ".join(f"{label} {', '.join(f'{c:.1f}' for c in cs)} s" for label, cs in compile_secs.items()) +

@@ -17,4 +17,5 @@ where=$("$tmp/venv/bin/python" -c "import bn_course; print(bn_course.__file__)")
 case "$where" in "$site"/*) ;; *) echo "bn_course was imported from $where, not from the wheel"; exit 1;; esac
 BN_COURSE_OFFLINE=1 "$tmp/venv/bin/bn-course" compare --dataset digits --epochs 1 --out run --quiet
 test -s run/metrics.json && test -s run/curves.png
+test "$(ls -A)" = run || { echo "the run left more than its folder behind: $(ls -A)"; exit 1; }   # no lock file
 echo "wheel install OK: bn-course compare ran from $where"

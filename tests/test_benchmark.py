@@ -1,12 +1,13 @@
 """The speed benchmark runs end to end (on small synthetic data here; full-size real data is for measuring), and its
 seed-lab loop trains on exactly the batches bn_course's loops use, step for step."""
-import importlib.util, re, sys
+import importlib.util, re
 
 import torch
 import torch.nn.functional as F
 
 from conftest import ROOT, run_script
-from bn_course.data import load_data, synthetic_mnist, write_mnist
+from bn_course.data import load_data
+from fixtures import synthetic_mnist, write_mnist
 from bn_course.training import train_models, set_seed
 from bn_course.models import lab_models
 
@@ -19,7 +20,7 @@ def benchmark_module():
 
 def test_benchmark_prints_ratios(tmp_path):
     r = run_script('benchmark.py', '--data', 'synthetic', '--data-dir', tmp_path, '--n-train', 960, '--n-test', 200,
-                   '--threads', 1, '--seeds', 1)
+                   '--threads', 1, '--seeds', 1, '--grid-seeds', 2)
     assert r.returncode == 0, r.stderr
     rows = {l.split('  ')[0].strip(): l for l in r.stdout.splitlines()}
     failed = 'torch.compile failed' in r.stderr  # no C++ compiler here: the compiled rows must say so, not fake a number
@@ -32,6 +33,10 @@ def test_benchmark_prints_ratios(tmp_path):
     assert 'NOT real data' in r.stdout and '960 train / 200 test' in r.stdout and 'speed-up' in r.stdout
     assert re.search(r"CNN pair .*: \d+\.\d\d s/epoch .*test accuracy bn \d+\.\d\d%", r.stdout), r.stdout
     assert ("torch.compile's one-time cost" in r.stdout) != failed
+    # the grid engine's row: 2 seeds × 5 rates × 2 arms, both rates and their ratio, both loops' accuracy
+    assert re.search(r"grid engine \(train_grid\), 2 seeds × 5 rates × BN/plain MLP = 20 models, 1 epoch\(s\) each: "
+                     r"\d+\.\d\d models/s vs the readable loop \d+\.\d\d models/s \(seed 1's 10 models\) = \d+\.\d×; "
+                     r"mean test accuracy of seed 1's models: grid \d+\.\d\d%, readable \d+\.\d\d%", r.stdout), r.stdout
 
 
 def test_fashion_missing_is_refused_when_asked_for(tmp_path):

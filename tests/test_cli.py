@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bn_course.data import MNIST_FILES, DataFallbackWarning, mnist_raw_dir, synthetic_mnist, write_idx, write_mnist
+from bn_course.data import MNIST_FILES, DataFallbackWarning, mnist_raw_dir
+from fixtures import synthetic_mnist, write_idx, write_mnist
 from conftest import bn_course_cmd, default_sigint, run_cli
 from bn_course.runs import Result, read_manifest
 

@@ -13,8 +13,9 @@ from torch.testing import assert_close
 
 from bn_course.batchnorm import BatchNorm1d
 from bn_course.data import Data, load_digits_data
-from bn_course.distributed import (BatchRenorm1d, GhostBatchNorm, PortInUse, RankFailed, SyncBatchNorm,
-                                   convert_sync_batchnorm, shard, spawn_ranks, train_data_parallel, build_lab_model)
+from bn_course.distributed import (PortInUse, RankFailed, SyncBatchNorm, convert_sync_batchnorm, shard, spawn_ranks,
+                                   train_data_parallel, build_lab_model)
+from bn_course.norm_layers import BatchRenorm1d, GhostBatchNorm
 from bn_course.runs import Result
 from bn_course.models import MLP, load_model
 from bn_course.runs import read_manifest

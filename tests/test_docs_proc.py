@@ -28,6 +28,7 @@ NOTEBOOKS = sorted(p.name for p in NBS.glob('*.ipynb') if not p.name.startswith(
 TEACHING = {
     '01_models': ['class Hooks', 'def linear_layers', 'def activation_layers'],
     '06_stacked': ['class StackedMLP', 'class StackedOptimizer'],
+    '06b_grid': ['def structure', 'def plan_groups', 'class FuncStack'],
     '10_gradients': ['def saturation', 'def dead_fraction', 'class ActivationStats', 'class GradNorms',
                      'def grad_norms', 'class OutputGradNorms', 'def update_ratios', 'class StepRatio'],
     '11_covariate_shift': ['class BNNoise', 'def with_noise', 'class SigmoidInput', 'def probe_percentiles', 'def ics',

@@ -99,3 +99,19 @@ def test_stacked_step_matches_autograd():
         n = lins[0].out_features
         torch.testing.assert_close(grads[sm.weights[0]][:, k * n:(k + 1) * n].t(), lins[0].weight.grad, rtol=1e-4, atol=1e-6)
         torch.testing.assert_close(grads[sm.weights[-1]][k].t(), lins[-1].weight.grad, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize('per_model', [False, True])
+def test_fused_adam_gets_gradients_laid_out_like_parameters(per_model):
+    # torch._fused_adam_ walks a gradient's memory in its parameter's order: a transposed gradient, as vmap's backward
+    # returns for stacked weights (bn_course.grid), would be read in the wrong order, so StackedOptimizer re-lays it first
+    torch.manual_seed(0)
+    p, gs = torch.randn(4, 3), [torch.randn(3, 4).t() for _ in range(3)]           # non-contiguous (4, 3) gradients
+    ref = p.clone().requires_grad_()
+    public = torch.optim.Adam([ref], lr=0.01)
+    ours = p.clone().requires_grad_()
+    opt = StackedOptimizer([ours], {ours: torch.full((4, 1), 0.01)} if per_model else 0.01)
+    for g in gs:
+        ref.grad = g.clone(); public.step()
+        opt.step({ours: g})
+    torch.testing.assert_close(ours.detach(), ref.detach(), rtol=1e-6, atol=1e-7)
