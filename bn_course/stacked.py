@@ -32,6 +32,11 @@ def can_stack(models) -> str | None:
     bns = [l for m in models for l in m if isinstance(l, nn.BatchNorm1d)]
     if any((b.eps, b.momentum, b.affine, b.track_running_stats) != (1e-5, 0.1, True, True) for b in bns):
         return "BatchNorm settings differ from the defaults"
+    for m, c in zip(models, cfgs):   # a layer replaced after construction (swap_batchnorm's GhostBatchNorm, a new activation)
+        norm = [nn.BatchNorm1d] if c['norm'] == 'batch' else []
+        block = [nn.Linear, *(norm if c['norm_place'] == 'before' else []), ACTIVATIONS[c['act']], *(norm if c['norm_place'] == 'after' else [])]
+        if [type(l) for l in m] != block * (len(c['sizes']) - 2) + [nn.Linear]:
+            return "its layers are not the ones its config describes (a layer was replaced after construction)"
     return None
 
 # Private ATen kernels (torch.ops.aten.*_backward, native_batch_norm_backward) and torch._fused_adam_ are kept because
