@@ -94,7 +94,7 @@ def arm_name(arch: str, depth: int) -> str:
     "The grid arm of network `arch` at `depth` blocks, e.g. 'res_bn-L50'."
     return f"{arch}-L{depth}"
 
-def train_depth_grid(data: Data, archs=tuple(ARCHS), depths=(5, 10, 20, 50), lrs=(3e-4, 1e-3, 3e-3), seeds=(0, 1, 2),
+def train_depth_grid(data: Data, archs=tuple(ARCHS), depths=(5, 10, 20, 50), lrs=(1e-3, 3e-3, 1e-2), seeds=(0, 1, 2),
                      width: int = 64, epochs: int = 1, bs: int = 128, optimizer: str = 'adam', **grid_kw) -> tuple:
     "Train every (arch, depth) × learning rate × seed at once with the grid engine: `(Result, models)`, arms named by `arm_name`. Per seed every network is built right after `set_seed(seed)` and all train on the same batch order; a diverged run scores at chance (`Result.values`)."
     arms = {arm_name(a, d): partial(deep_mlp, a, d, width, data.n_features, data.n_classes) for a in archs for d in depths}
