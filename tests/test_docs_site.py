@@ -213,6 +213,17 @@ def test_language_switch(site, base, quick):
     assert page.evaluate("document.activeElement.id") == 'bi-lang-ko'
 
 
+def test_previous_next_shown_once(site, base, quick):
+    "On the site, Quarto's page navigation shows previous/next; the notebook's own course-nav cell is hidden there."
+    out, pages = site
+    page = quick.new_page()
+    page.goto(base + pages['12_batchnorm.ipynb'])
+    seen = page.evaluate("""() => ({cell: document.querySelectorAll('.course-nav').length,
+        shown: [...document.querySelectorAll('.course-nav')].filter(e => e.getClientRects().length).length,
+        links: [...document.querySelectorAll('nav.page-navigation a')].filter(e => e.getClientRects().length).length})""")
+    assert seen == {'cell': 1, 'shown': 0, 'links': 2}, seen
+
+
 def test_other_tabs_follow_and_keep_the_readers_place(site, base, quick):
     "A choice made in one tab reaches an open tab, whose reader stays on the paragraph they were reading."
     out, pages = site

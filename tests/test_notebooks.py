@@ -233,6 +233,18 @@ def test_run_notebooks_fast():
     assert '2/2 notebooks passed' in r.stdout
     assert _digest(NBS) == before, 'run_notebooks.py modified nbs/'
 
+def test_full_size_asserts_run_on_a_schedule():
+    "A scheduled hosted workflow re-executes every notebook at full size (no --fast, every notebook), so the `if not fast_mode():` asserts run."
+    wf = yaml.safe_load((ROOT/'.github'/'workflows'/'full-run.yaml').read_text(encoding='utf-8'))
+    on = wf.get('on', wf.get(True))                  # YAML 1.1 reads the key `on` as True
+    assert on['schedule'] and 'workflow_dispatch' in on, on
+    runs = [s['run'] for job in wf['jobs'].values() for s in job['steps'] if 'run_notebooks.py' in s.get('run', '')]
+    assert len(runs) == 1 and '--fast' not in runs[0] and 'OMP_NUM_THREADS' not in runs[0], runs
+    args = runs[0].split('run_notebooks.py', 1)[1].split()
+    assert not [a for a in args if not a.startswith('--') and not a.isdigit()], f'every notebook, not a list: {args}'
+    assert all(job.get('timeout-minutes', 360) >= 60 for job in wf['jobs'].values())
+
+
 def test_run_notebooks_reports_failure(tmp_path):
     "A notebook that raises makes the runner fail and name it; --fast reaches the kernel's environment."
     import nbformat
