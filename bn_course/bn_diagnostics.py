@@ -75,14 +75,15 @@ class ActivationHistograms(Hooks):
         h = torch.stack(self.hists[name])
         return (h[:, 0] / h.sum(1)).numpy()
 
-def plot_color_dim(hists: ActivationHistograms, title: str, dataset: str, axes=None):
-    "One image per activation layer: training step across, |a| up, log(1 + count) as colour (course22p2's colorful dimension)."
+def plot_color_dim(hists: ActivationHistograms, title: str, dataset: str, axes=None, vmax: float | None = None):
+    "One image per activation layer: training step across, |a| up, log(1 + count) as colour (course22p2's colorful dimension); `vmax` fixes the top of the colour scale (one scale for several plots)."
     names = list(hists.hists)
-    if axes is None: _, axes = plt.subplots(1, len(names), figsize=(3 * len(names), 2.8), squeeze=False)
+    if axes is None: _, axes = plt.subplots(1, len(names), figsize=(min(10, 2.5 * len(names)), 2.8), squeeze=False)
+    if vmax is None: vmax = max(hists.image(n).log1p().max().item() for n in names)   # one colour scale for all layers
     axes = np.asarray(axes).ravel()
     for k, (ax, n) in enumerate(zip(axes, names)):
         img = hists.image(n)
-        ax.imshow(img.log1p().numpy(), origin='lower', aspect='auto', cmap='viridis',
+        ax.imshow(img.log1p().numpy(), origin='lower', aspect='auto', cmap='viridis', vmin=0, vmax=vmax,
                   extent=(0, img.shape[1], 0, hists.hi))
         ax.set(title=f'activation {k + 1}', xlabel='training step')
         if k == 0: ax.set_ylabel(f'|activation| ({hists.bins} bins)')

@@ -188,7 +188,6 @@ def _loud_warnings():
 
 def compare(args) -> dict:
     "Run `bn-course compare` with parsed `args`; returns the paths written."
-    from bn_course.data import default_data_dir, short_path
     from bn_course.lab import run_comparison, run_seeds
     from bn_course.models import save_model
     from bn_course.plots import plot_comparison, plot_seed_bands, save_result
@@ -204,8 +203,6 @@ def compare(args) -> dict:
             if e is not None: result.effects.append({'metric': 'test_acc', 'at': result.points[-1], 'a': 'bn', 'b': 'plain',
                                                      **dataclasses.asdict(e), 'verdict': e.verdict})
         else: result, models = run_comparison(args.dataset, args.data_dir, fast=args.arch == 'mlp', arch=args.arch, **kw)
-        if args.dataset not in _NO_DATA_DIR:
-            result.config['data_dir'] = short_path(Path(args.data_dir or default_data_dir()).expanduser().resolve())
         result.run_id = run.run_id
         names = {'metrics': 'metrics.json', 'curves': 'curves.png'}
         for name, m in models.items():
@@ -262,17 +259,17 @@ def _grid(kind: str, values):
 def sweep(args) -> dict:
     "Run `bn-course sweep` with parsed `args`; returns the paths written."
     from bn_course.data import load_data
-    from bn_course.sweeps import run_sweep, save_sweep, sweep_table
+    from bn_course.sweeps import run_sweep, save_sweep, sweep_table, effects_table
     if args.out is None: args.out = Path(f'bn_sweep_{args.kind}')
     _preflight(args)
     with _run_folder(args) as run, _loud_warnings():
         data = load_data(args.dataset, args.data_dir)
         result = run_sweep(args.kind, data, values=args.grid, seeds=args.seeds, epochs=args.epochs, seed=args.seed,
                            device=args.device, progress=not args.quiet)
-        result['run_id'] = run.run_id
+        result.run_id = run.run_id
         paths = {k: args.out/p.name for k, p in save_sweep(result, run.staging).items()}
     if not args.quiet:
-        print(sweep_table(result))
+        print(sweep_table(result)); print(effects_table(result))
         print(f"wrote {', '.join(str(p) for p in paths.values())}")
     return paths
 

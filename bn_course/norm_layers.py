@@ -12,8 +12,7 @@ from torch import nn, Tensor
 from .batchnorm import HALF, BatchNorm1d, batch_norm, check_batch_size, check_dtypes, per_channel, reduce_dims
 
 # %% auto #0
-__all__ = ['RUNNING_STATS', 'PLAIN_BN', 'normalize', 'group_normalize', 'BatchNorm2d', 'LayerNorm', 'GroupNorm', 'InstanceNorm2d',
-           'ghost_batches', 'GhostBatchNorm', 'renorm_limits', 'BatchRenorm1d', 'is_plain_bn', 'swap_batchnorm']
+__all__ = ['RUNNING_STATS', 'PLAIN_BN', 'normalize', 'group_normalize', 'BatchNorm2d', 'LayerNorm', 'GroupNorm', 'InstanceNorm2d', 'ghost_batches', 'GhostBatchNorm', 'renorm_limits', 'BatchRenorm1d', 'is_plain_bn', 'swap_batchnorm', 'rms_norm', 'RMSNorm']
 
 # %% ../nbs/14_norm_layers.ipynb #n14core
 def normalize(x: Tensor, dims, eps: float = 1e-5) -> Tensor:
@@ -279,3 +278,47 @@ def swap_batchnorm(model: nn.Module,    # a model, or one batch-norm layer
         return new
     for name, child in model.named_children(): setattr(model, name, swap_batchnorm(child, make))
     return model
+
+# %% ../nbs/22_beyond_bn.ipynb #8c486a56
+import numbers
+
+# %% ../nbs/22_beyond_bn.ipynb #9f7ff65a
+def rms_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, eps: float | None = None) -> Tensor:
+    "x / √(mean(x²) + eps) · weight over the last `len(normalized_shape)` axes (Zhang & Sennrich 2019); the numbers of `torch.nn.functional.rms_norm`."
+    shape = list(normalized_shape)
+    if not shape:
+        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., containing at least one "
+                           "element, but got normalized_shape = []")
+    if weight is not None and list(weight.shape) != shape:
+        raise RuntimeError(f"Expected weight to be of same shape as normalized_shape, but got weight of shape "
+                           f"{list(weight.shape)} and normalized_shape = {shape}")
+    k = len(shape)
+    if x.dim() < k: raise ValueError(f"Input tensor must have at least {k} dimensions, but got {x.dim()}")
+    if list(x.shape[x.dim() - k:]) != shape:  # torch's message, its missing ", " after * included
+        raise RuntimeError(f"Given normalized_shape={shape}, expected input with shape [*{', '.join(map(str, shape))}], "
+                           f"but got input of size{list(x.shape)}")
+    # float16/bfloat16 are computed in float32 and rounded once; float32, float64 and complex in their own precision
+    opmath = x.dtype if x.dtype in (torch.float32, torch.float64, torch.complex64, torch.complex128) else torch.float32
+    if eps is None: eps = torch.finfo(opmath).eps
+    xf = x.to(opmath)
+    y = xf * torch.rsqrt(xf.pow(2).mean(tuple(range(-k, 0)), keepdim=True) + eps)  # complex: x², as torch does
+    if weight is not None: y = y * weight.to(opmath)
+    return y.to(x.dtype)
+
+class RMSNorm(nn.Module):
+    "Root Mean Square Layer Normalization: `rms_norm` over the last `len(normalized_shape)` axes with a per-element γ (no β); a drop-in for `torch.nn.RMSNorm`."
+    def __init__(self, normalized_shape, eps: float | None = None, elementwise_affine: bool = True, device=None, dtype=None):
+        super().__init__()
+        self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        if elementwise_affine: self.weight = nn.Parameter(torch.empty(self.normalized_shape, device=device, dtype=dtype))
+        else: self.register_parameter('weight', None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        if self.weight is not None: nn.init.ones_(self.weight)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+    def forward(self, x: Tensor) -> Tensor: return rms_norm(x, self.normalized_shape, self.weight, self.eps)

@@ -32,16 +32,22 @@ def can_stack(models) -> str | None:
     bns = [l for m in models for l in m if isinstance(l, nn.BatchNorm1d)]
     if any((b.eps, b.momentum, b.affine, b.track_running_stats) != (1e-5, 0.1, True, True) for b in bns):
         return "BatchNorm settings differ from the defaults"
+    for m, c in zip(models, cfgs):   # a layer replaced after construction (swap_batchnorm's GhostBatchNorm, a new activation)
+        norm = [nn.BatchNorm1d] if c['norm'] == 'batch' else []
+        block = [nn.Linear, *(norm if c['norm_place'] == 'before' else []), ACTIVATIONS[c['act']], *(norm if c['norm_place'] == 'after' else [])]
+        if [type(l) for l in m] != block * (len(c['sizes']) - 2) + [nn.Linear]:
+            return "its layers are not the ones its config describes (a layer was replaced after construction)"
     return None
 
 # Private ATen kernels (torch.ops.aten.*_backward, native_batch_norm_backward) and torch._fused_adam_ are kept because
-# scripts/benchmark.py shows they pay on real data (full Fashion-MNIST, 2 threads, median of 5 seeds, 2026-12-02):
-# this hand-written stack 0.74 s/epoch vs the same stack built from nn modules + autograd 1.36 s (1.84×) and vs the hand
-# backward with the public torch.optim.Adam(fused=True) 1.00 s (1.35×). tests/test_private_torch.py checks each one.
+# scripts/benchmark.py shows they pay on real data (full Fashion-MNIST, 2-core CPU, 2 threads, median of 5 seeds, 2026-12-07):
+# this hand-written stack 1.41 s/epoch vs the same stack built from nn modules + autograd 2.42 s (1.72×) and vs the hand
+# backward with the public torch.optim.Adam(fused=True) 1.62 s (1.15×). tests/test_private_torch.py checks each one.
 _ACT_BACKWARD = {  # gradient of each activation, written in terms of its output
     'relu': lambda g, out: torch.ops.aten.threshold_backward(g, out, 0),
     'sigmoid': lambda g, out: torch.ops.aten.sigmoid_backward(g, out),
     'tanh': lambda g, out: torch.ops.aten.tanh_backward(g, out)}
+_ACT_FORWARD = {'relu': torch.relu, 'sigmoid': torch.sigmoid, 'tanh': torch.tanh}  # the functions: no module call per use
 
 class StackedMLP(nn.Module):
     "K same-shaped `MLP`s as one network with a hand-written backward: activations `(B, K·n)`, weights stacked per model."
@@ -78,6 +84,11 @@ class StackedMLP(nn.Module):
                 self.register_buffer(f'running_mean{i}', torch.cat([b.running_mean if b else ref.new_zeros(n) for b in bns]))
                 self.register_buffer(f'running_var{i}', torch.cat([b.running_var if b else ref.new_ones(n) for b in bns]))
                 self.register_buffer(f'bn_mask{i}', torch.cat([torch.full((n,), b is not None, device=ref.device) for b in bns]))
+        # the hot path reads plain lists: each look-up in an nn.ParameterList is a few Python calls, ~25 per step. A
+        # parameter keeps its identity when the module moves (`to`), as StackedOptimizer's parameter list relies on too
+        self._params = [list(self.weights), list(self.biases), list(self.gammas), list(self.betas)]
+        self._act_fn, self._act_back = _ACT_FORWARD[self.act_name], _ACT_BACKWARD[self.act_name]
+        self._bn_names = [(f'running_mean{i}', f'running_var{i}', f'bn_mask{i}') for i in range(len(self.gammas))]
 
     @staticmethod
     def _bn_of(model, i):
@@ -93,32 +104,35 @@ class StackedMLP(nn.Module):
 
     def _first(self, x):
         "First layer for shared `(B, F)` or grouped `(S, B, F)` inputs (S = K: one batch per model) → `(B, K·n1)`."
-        w, b = self.weights[0], self.biases[0]
+        w, b = self._params[0][0], self._params[1][0]
         if x.ndim == 2: return torch.addmm(b, x, w)
         S, B, n = self._groups(x), x.shape[1], w.shape[1] // self._groups(x)   # n: the columns of the models reading one batch
         return torch.baddbmm(b.view(S, 1, n), x, w.view(-1, S, n).transpose(0, 1)).transpose(0, 1).reshape(B, -1)
 
     def _bn(self, a, i, train):
         "Per-model BatchNorm of hidden layer i (channels of models without BN pass through)."
-        rm, rv = getattr(self, f'running_mean{i}'), getattr(self, f'running_var{i}')
-        if train: z, mean, invstd = torch.native_batch_norm(a, self.gammas[i], self.betas[i], rm, rv, True, 0.1, 1e-5)
-        else: z, mean, invstd = F.batch_norm(a, rm, rv, self.gammas[i], self.betas[i], False, 0.1, 1e-5), None, None
-        out = torch.where(getattr(self, f'bn_mask{i}'), z, a) if self.mixed else z
-        return out, (a, mean, invstd)
+        rm, rv, mask = (getattr(self, n) for n in self._bn_names[i])   # buffers: `to` replaces them, so looked up here
+        gamma, beta = self._params[2][i], self._params[3][i]
+        if train: z, mean, invstd = torch.native_batch_norm(a, gamma, beta, rm, rv, True, 0.1, 1e-5)
+        else: z, mean, invstd = F.batch_norm(a, rm, rv, gamma, beta, False, 0.1, 1e-5), None, None
+        out = torch.where(mask, z, a) if self.mixed else z
+        return out, (a, mean, invstd, mask)
 
     def _forward(self, x, train: bool):
         "Logits `(K, B, C)` and, for training, what the backward pass needs."
-        cache, L, K = [], len(self.weights), self.K
+        (ws, bs, _, _), K = self._params, self.K
+        cache, L = [], len(ws)
+        before, after = self.any_bn and self.norm_place == 'before', self.any_bn and self.norm_place == 'after'
         a = self._first(x)
         for i in range(1, L):
             bn_in = None
-            if self.any_bn and self.norm_place == 'before': a, bn_in = self._bn(a, i - 1, train)
-            h = self.act(a)
+            if before: a, bn_in = self._bn(a, i - 1, train)
+            h = self._act_fn(a)
             act_out = h
-            if self.any_bn and self.norm_place == 'after': h, bn_in = self._bn(h, i - 1, train)
+            if after: h, bn_in = self._bn(h, i - 1, train)
             hT = h.view(h.shape[0], K, -1).transpose(0, 1)                       # (K, B, n): a view, no copy
             cache.append((hT, act_out, bn_in))
-            a = torch.baddbmm(self.biases[i], hT, self.weights[i])               # (K, B, n_out)
+            a = torch.baddbmm(bs[i], hT, ws[i])                                  # (K, B, n_out)
             if i < L - 1: a = a.transpose(0, 1).reshape(h.shape[0], -1)          # back to (B, K·n_out) for BN
         if L == 1: a = a.view(a.shape[0], K, -1).transpose(0, 1)                # no hidden layer: logits straight from _first
         return a, cache
@@ -128,16 +142,16 @@ class StackedMLP(nn.Module):
         with torch.no_grad(): return self._forward(x, self.training)[0]
 
     def _bn_backward(self, g, i, bn_in):
-        a, mean, invstd = bn_in
+        a, mean, invstd, mask = bn_in   # training mode: the kernel reads the saved statistics, not the running ones
         da, dgamma, dbeta = torch.ops.aten.native_batch_norm_backward(
-            g, a, self.gammas[i], getattr(self, f'running_mean{i}'), getattr(self, f'running_var{i}'), mean, invstd,
-            True, 1e-5, [True, True, True])
-        if self.mixed: da = torch.where(getattr(self, f'bn_mask{i}'), da, g)
+            g, a, self._params[2][i], None, None, mean, invstd, True, 1e-5, [True, True, True])
+        if self.mixed: da = torch.where(mask, da, g)
         return da, dgamma, dbeta
 
     def loss_and_grads(self, x, y, onehot, need_loss: bool = True):
         "One training forward + hand-written backward on `x` `(B, F)` or `(S, B, F)` with labels `y` `(B,)`/`(S, B)` and their one-hot rows: per-model mean losses `(K,)` (or None) and gradients per parameter."
-        K, L, S = self.K, len(self.weights), self._groups(x)
+        (ws, bs, gammas, betas), K, S = self._params, self.K, self._groups(x)
+        L, before, after = len(ws), self.any_bn and self.norm_place == 'before', self.any_bn and self.norm_place == 'after'
         B = y.shape[-1]
         logits, cache = self._forward(x, True)
         logp = torch.log_softmax(logits, -1)                                     # (K, B, C)
@@ -158,19 +172,17 @@ class StackedMLP(nn.Module):
                     else:   # written straight into the (F, K·n1) layout: no copy of the largest gradient
                         dw = x.new_empty(x.shape[2], g.shape[1])
                         torch.bmm(xT, gS, out=dw.view(-1, S, n).transpose(0, 1))
-                grads[self.weights[0]] = dw
-                if self.bias: grads[self.biases[0]] = g.sum(0)
+                grads[ws[0]] = dw
+                if self.bias: grads[bs[0]] = g.sum(0)
                 break
             hT, act_out, bn_in = cache[i - 1]
             gT = g if g.ndim == 3 else g.view(B, K, -1).transpose(0, 1)          # (K, B, n_out)
-            grads[self.weights[i]] = torch.bmm(hT.transpose(1, 2), gT)
-            if self.bias: grads[self.biases[i]] = gT.sum(1, keepdim=True)
-            g = torch.bmm(gT, self.weights[i].transpose(1, 2)).transpose(0, 1).reshape(B, -1)   # (B, K·n_in)
-            if self.any_bn and self.norm_place == 'after':
-                g, grads[self.gammas[i - 1]], grads[self.betas[i - 1]] = self._bn_backward(g, i - 1, bn_in)
-            g = _ACT_BACKWARD[self.act_name](g, act_out)
-            if self.any_bn and self.norm_place == 'before':
-                g, grads[self.gammas[i - 1]], grads[self.betas[i - 1]] = self._bn_backward(g, i - 1, bn_in)
+            grads[ws[i]] = torch.bmm(hT.transpose(1, 2), gT)
+            if self.bias: grads[bs[i]] = gT.sum(1, keepdim=True)
+            g = torch.bmm(gT, ws[i].transpose(1, 2)).transpose(0, 1).reshape(B, -1)   # (B, K·n_in)
+            if after: g, grads[gammas[i - 1]], grads[betas[i - 1]] = self._bn_backward(g, i - 1, bn_in)
+            g = self._act_back(g, act_out)
+            if before: g, grads[gammas[i - 1]], grads[betas[i - 1]] = self._bn_backward(g, i - 1, bn_in)
         return loss, grads
 
     def per_model(self, values) -> dict:
@@ -247,7 +259,7 @@ class StackedOptimizer:
             for p, g in zip(self.params, gs): p.sub_(g * self.lr_t)
             return
         b1, b2 = self.betas
-        if self.fused:  # the kernel behind torch.optim.Adam(fused=True), called once, without the optimizer's Python overhead (1.35× per epoch, see _ACT_BACKWARD)
+        if self.fused:  # the kernel behind torch.optim.Adam(fused=True), called once, without the optimizer's Python overhead (1.15× per epoch, see _ACT_BACKWARD)
             self.t.add_(1)
             if not rates:
                 return torch._fused_adam_(self.params, gs, self.m, self.v, [], [self.t] * len(gs), lr=self.lr, beta1=b1,
@@ -274,8 +286,12 @@ class StackedOptimizer:
 # %% ../nbs/06_stacked.ipynb #be120522
 def _train_step(sm: StackedMLP, opt: StackedOptimizer, x, y, eye, idx, correction=None, need_loss: bool = True):
     "One step of every model on the rows `idx` of `(x, y)`, `(B,)` shared or `(K, B)` per model: the losses (or None)."
-    yb = y[idx]
-    losses, grads = sm.loss_and_grads(x[idx], yb, eye[yb], need_loss)
+    # index_select: the same rows as x[idx], gathered without advanced indexing's set-up (half the time for a batch)
+    flat = idx.reshape(-1)
+    yb = y.index_select(0, flat)
+    xb, onehot = x.index_select(0, flat), eye.index_select(0, yb)
+    if idx.ndim == 2: xb, yb, onehot = xb.view(*idx.shape, -1), yb.view(idx.shape), onehot.view(*idx.shape, -1)
+    losses, grads = sm.loss_and_grads(xb, yb, onehot, need_loss)
     opt.step(grads, correction)
     return losses
 

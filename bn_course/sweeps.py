@@ -4,8 +4,7 @@
 
 # %% ../nbs/20_sweeps.ipynb #fcbbd328
 from __future__ import annotations
-import math, numbers, warnings
-from dataclasses import replace
+import math, numbers
 from pathlib import Path
 
 import numpy as np
@@ -13,16 +12,16 @@ import matplotlib
 import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
 
-from .data import dataset_label, Data
+from .data import Data
 from .models import MLP
-from .training import set_seed, train_models
-from .stacked import can_stack, train_stacked
-from .stats import mean_ci, paired, Effect, at_chance
+from .runs import Result
+from .grid import train_grid
+from .stats import mean_ci, paired, Effect
 from .plots import COLORS, save_result
 
 # %% auto #0
-__all__ = ['KINDS', 'DEFAULT_GRIDS', 'DEFAULT_EPOCHS', 'VARIANTS', 'DEFAULT_PAIRS', 'VARIANT_COLORS', 'step_plan', 'run_sweep',
-           'seed_values', 'setting_stats', 'sweep_effect', 'effects_table', 'sweep_table', 'plot_sweep', 'save_sweep']
+__all__ = ['KINDS', 'DEFAULT_GRIDS', 'DEFAULT_EPOCHS', 'VARIANTS', 'DEFAULT_PAIRS', 'VARIANT_COLORS', 'run_sweep', 'seed_values',
+           'n_diverged', 'setting_stats', 'sweep_effect', 'effects_table', 'sweep_table', 'plot_sweep', 'save_sweep']
 
 # %% ../nbs/20_sweeps.ipynb #ea12d2c5
 KINDS = ('lr', 'batch_size', 'placement')
@@ -53,264 +52,256 @@ def _check_grid(kind, values, n_train):
     if bad: raise ValueError(f"BN placements are 'before' (Linear→BN→ReLU) or 'after' (Linear→ReLU→BN), got {bad}")
     return vals
 
-def step_plan(n_train: int, bs: int, steps: int) -> tuple:
-    "`(epochs, n_images)`: train on the first `n_images` training images for `epochs` epochs to take about `steps` steps of batch `bs`."
-    most = n_train // bs                           # the most steps one epoch can take
-    epochs = math.ceil(steps / most)
-    return epochs, round(steps / epochs) * bs
+def _whole(name: str, v, least: int = 1) -> int:
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < least:
+        raise ValueError(f"{name} must be a whole number ≥ {least}, got {v!r}")
+    return int(v)
 
-def _train_group(variants: dict, data: Data, seeds: int, seed: int, epochs: int, bs: int, lr: float,
-                 optimizer: str, hidden, device, progress) -> dict:
-    "Train every variant over `seeds` seeds (seed k: init and shuffling from `seed + k`); per-variant per-seed histories."
-    sizes = (data.n_features, *hidden, data.n_classes)
-    models = {}
-    for k in range(seeds):
-        for v, kw in variants.items():
-            set_seed(seed + k)                     # every variant of seed k starts from the same Linear weights
-            models[(v, k)] = MLP(sizes, **kw)
-    names = {key: f'{key[0]}/seed{seed + key[1]}' for key in models}
-    # BN and plain models of all seeds train as one stack; the others (LayerNorm, GroupNorm) one train_models run per seed.
-    # Both loops draw seed k's batch order from a generator seeded with `seed + k`, so every variant sees the same batches.
-    stack = [v for v in variants if can_stack([models[(v, 0)]]) is None]
-    hists = {}
-    if stack:
-        comp = train_stacked({names[(v, k)]: models[(v, k)] for v in stack for k in range(seeds)}, data, epochs=epochs,
-                             bs=bs, lr=lr, seed=seed, optimizer=optimizer, device=device, progress=progress,
-                             shuffle_seeds={names[(v, k)]: seed + k for v in stack for k in range(seeds)})
-        hists.update({(v, k): comp.histories[names[(v, k)]] for v in stack for k in range(seeds)})
-    rest = [v for v in variants if v not in stack]
-    for k in range(seeds if rest else 0):
-        comp = train_models({names[(v, k)]: models[(v, k)] for v in rest}, data, epochs=epochs, bs=bs, lr=lr, seed=seed + k,
-                            optimizer=optimizer, device=device, progress=progress)
-        hists.update({(v, k): comp.histories[names[(v, k)]] for v in rest})
+def _relabel(r: Result, value_of, arm_of=lambda a: a) -> dict:
+    "`r`'s histories named `arm/value/seed`, with the swept setting in attrs['value'] (and the arm renamed)."
     out = {}
-    for v in variants:
-        hs = [hists[(v, k)] for k in range(seeds)]
-        out[v] = {'test_acc': [h.test_acc[-1] for h in hs], 'test_loss': [h.test_loss[-1] for h in hs],
-                  'train_loss': [h.train_loss[-1] for h in hs], 'diverged': [bool(h.diverged) for h in hs],
-                  'curve_test_acc': [list(h.test_acc) for h in hs]}
+    for n, h in r.histories.items():
+        arm, value = arm_of(h.attrs['arm']), value_of(h.attrs)
+        h.attrs.update(arm=arm, value=value)
+        out[n] = (f"{arm}/{value if isinstance(value, str) else format(value, 'g')}/{h.attrs['seed']}", h)
     return out
 
-def run_sweep(kind: str, data: Data, values=None, seeds: int = 3, epochs: int | None = None, seed: int = 1,
-              device: str = 'auto', progress: bool = False, lr: float = 0.01, bs: int = 32,
-              optimizer: str = 'adam', hidden=(32, 32), steps: int | None = None) -> dict:
-    "Train the sweep `kind` ('lr', 'batch_size' or 'placement') over the grid `values` for `seeds` seeds; a JSON-ready dict."
+def run_sweep(kind: str,                  # 'lr', 'batch_size' or 'placement'
+              data: Data,                 # split it first (`data.split_valid`) to get valid_* scores
+              values=None,                # the grid (default: DEFAULT_GRIDS[kind])
+              seeds: int = 3,             # seeds per setting: seed, seed + 1, …
+              epochs: int | None = None,  # epochs (lr, placement; default: DEFAULT_EPOCHS[kind])
+              seed: int = 1,              # the first seed
+              device: str = 'auto',
+              progress: bool = False,
+              lr: float = 0.01,           # the learning rate where it is not swept
+              bs: int = 32,               # the batch size where it is not swept
+              optimizer: str = 'adam',
+              hidden=(32, 32),            # the MLP's hidden layer sizes
+              steps: int | None = None,   # batch_size: optimizer steps for every batch size (default: epochs at `bs`)
+              score_train: bool = True    # also score every model on the whole training set
+             ) -> Result:
+    "Train sweep `kind` over its grid for `seeds` seeds with the grid engine: one `Result` (kind 'sweep'), each run's attrs `{arm, value, seed, lr}`."
     grid = _check_grid(kind, values, len(data.x_train))
-    if isinstance(seeds, bool) or not isinstance(seeds, numbers.Integral) or seeds < 1:
-        raise ValueError(f"seeds must be a whole number ≥ 1, got {seeds!r}")
-    epochs = DEFAULT_EPOCHS[kind] if epochs is None else epochs
-    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
-        raise ValueError(f"epochs must be a whole number ≥ 1, got {epochs!r}")
+    seeds, epochs = _whole('seeds', seeds), _whole('epochs', DEFAULT_EPOCHS[kind] if epochs is None else epochs)
     if kind != 'lr': _check_grid('lr', [lr], 0)
     if kind != 'batch_size': _check_grid('batch_size', [bs], len(data.x_train))
-    if steps is None: steps = epochs * data.n_batches(bs)   # batch_size sweep: every batch size takes about this many steps
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
-        raise ValueError(f"steps must be a whole number ≥ 1, got {steps!r}")
-    settings = []
-    for value in grid:
-        run = dict(lr=lr, bs=bs, epochs=epochs, variants=VARIANTS[kind], data=data)
-        if kind == 'lr': run['lr'] = value
-        elif kind == 'batch_size':
-            n_ep, n_img = step_plan(len(data.x_train), value, steps)
-            run.update(bs=value, epochs=n_ep, data=replace(data, x_train=data.x_train[:n_img], y_train=data.y_train[:n_img]))
-        else: run['variants'] = {'bn': dict(norm='batch', norm_place=value)}
-        res = _train_group(run['variants'], run['data'], seeds, seed, run['epochs'], run['bs'], run['lr'], optimizer,
-                           hidden, device, progress)
-        if kind != 'placement':                    # per-epoch curves only where a plot uses them: keeps JSON small
-            for r in res.values(): del r['curve_test_acc']
-        settings.append({'value': value, 'epochs': run['epochs'], 'steps': run['epochs'] * run['data'].n_batches(run['bs']),
-                         'n_images': len(run['data'].x_train), 'variants': res})
-    config = dict(seeds=seeds, seed=seed, seed_list=[seed + k for k in range(seeds)], epochs=epochs, lr=lr, batch_size=bs,
-                  optimizer=optimizer, hidden=list(hidden), n_train=len(data.x_train), n_test=len(data.x_test),
-                  swept={'lr': 'lr', 'batch_size': 'batch_size', 'placement': 'norm_place'}[kind],
-                  fixed=(f'steps (about {steps} per batch size; small batches train on the first batch × steps images)'
-                         if kind == 'batch_size' else 'epochs'))
-    if kind == 'batch_size': config['steps'] = steps
-    return {'dataset': data.name, 'fallback': data.fallback, 'kind': kind, 'grid': grid,
-            'variants': list(VARIANTS[kind]), 'config': config, 'settings': settings}
+    steps = _whole('steps', epochs * data.n_batches(bs) if steps is None else steps)
+    seed_list = [seed + k for k in range(seeds)]
+    sizes = (data.n_features, *hidden, data.n_classes)
+    arms = lambda variants: {v: (lambda kw=kw: MLP(sizes, **kw)) for v, kw in variants.items()}
+    kw = dict(seeds=seed_list, optimizer=optimizer, device=device, progress=progress, score_train=score_train)
+    if kind == 'lr':          # one grid: arms × rates × seeds
+        parts = [(train_grid(arms(VARIANTS['lr']), data, grid, epochs=epochs, bs=bs, **kw)[0], lambda a: a['lr'], None)]
+    elif kind == 'placement': # the placements are the grid's arms; every seed's two models share their Linear weights
+        variants = {p: dict(norm='batch', norm_place=p) for p in grid}
+        parts = [(train_grid(arms(variants), data, [lr], epochs=epochs, bs=bs, **kw)[0], lambda a: a['arm'], 'bn')]
+    else:                     # one grid per batch size, each the same number of steps (an epoch of batch 2 is longer)
+        parts = [(train_grid(arms(VARIANTS['batch_size']), data, [lr], epochs=None, max_steps=steps, bs=b, **kw)[0],
+                  lambda a, b=b: b, None) for b in grid]
+    hists, models = {}, {}
+    for r, value_of, arm in parts:
+        for old, (new, h) in _relabel(r, value_of, (lambda a: arm) if arm else (lambda a: a)).items():
+            hists[new], models[new] = h, r.config['models'][old]
+    first = parts[0][0]
+    config = {k: v for k, v in first.config.items() if k not in ('models', 'lr', 'paths', 'alone', 'arms', 'lrs')}
+    config.update(sweep=kind, grid=grid, variants=list(VARIANTS[kind]), seeds=seed_list, hidden=list(hidden),
+                  lr='swept' if kind == 'lr' else lr, batch_size='swept' if kind == 'batch_size' else bs,
+                  epochs=None if kind == 'batch_size' else epochs, steps=steps if kind == 'batch_size' else first.config['steps'],
+                  paths={k: sum(p[0].config['paths'].get(k, 0) for p in parts) for k in first.config['paths']},
+                  models=models)
+    return Result('sweep', first.dataset, config, hists, axis=first.axis, points=list(first.points),
+                  seconds=[float(sum(x)) for x in zip(*(p[0].seconds for p in parts))], fallback=first.fallback,
+                  source=first.source, label=first.label)
 
 # %% ../nbs/20_sweeps.ipynb #c5931602
-def seed_values(run: dict, metric: str = 'test_acc') -> np.ndarray:
-    "One value of `metric` per seed, in seed order, NaN for a seed that diverged (`sweep_effect` scores those at chance)."
-    return np.array([np.nan if d or v is None else v for v, d in zip(run[metric], run['diverged'])], dtype=float)
+def _grid(result: Result) -> list: return list(result.config['grid'])
 
-def setting_stats(run: dict, metric: str = 'test_acc') -> dict:
-    "Mean, 95% CI (`lo`, `hi`), std, min and max of `metric` over the seeds that did not diverge, and how many diverged."
-    vals = seed_values(run, metric)
-    vals = vals[np.isfinite(vals)]
-    f = lambda fn: float(fn(vals)) if len(vals) else float('nan')
-    _, lo, hi = mean_ci(vals) if len(vals) > 1 else (0, np.nan, np.nan)   # an interval needs two seeds
-    return dict(mean=f(np.mean), lo=float(lo), hi=float(hi), std=f(np.std), min=f(np.min), max=f(np.max), n=len(vals),
-                n_diverged=sum(run['diverged']))
+def _pick(result: Result, variant: str, value) -> dict:
+    "The selection of one variant at one setting (placement sweep: `variant` may be the placement itself)."
+    if result.config['sweep'] == 'placement' and variant in ('before', 'after'): return dict(arm='bn', value=variant)
+    return dict(arm=variant, value=value)
 
-def _runs(result, a, b, value):
-    "The two per-seed runs compared: variants `a`, `b` at grid `value`, or (placement sweep) placements `a`, `b`."
-    s = {x['value']: x for x in result['settings']}
-    if result['kind'] == 'placement': return s[a]['variants']['bn'], s[b]['variants']['bn']
-    return s[value]['variants'][a], s[value]['variants'][b]
+def seed_values(result: Result, variant: str, value, metric: str = 'test_acc') -> np.ndarray:
+    "One value of `metric` per seed (seed order) for `variant` at grid `value`; a diverged run scores at chance (`Result.values`)."
+    return result.values(metric, **_pick(result, variant, value))
 
-def sweep_effect(result: dict, a: str, b: str, value=None, metric: str = 'test_acc') -> Effect | None:
-    "Paired effect `a − b` over seeds (accuracy in points) at grid `value`, or, for the placement sweep, placement a − b; diverged seeds at chance; None under 2 seeds."
-    ra, rb = _runs(result, a, b, value)
-    side = lambda r: at_chance(r[metric], r['diverged'], n_classes=10, metric=metric)   # every dataset here has 10 classes
-    try: return paired(side(ra), side(rb), scale=100 if metric.endswith('acc') else 1, unit='points' if metric.endswith('acc') else '')
+def n_diverged(result: Result, variant: str, value) -> int:
+    "How many seeds of `variant` at grid `value` diverged."
+    return sum(h.diverged for h in result.select(**_pick(result, variant, value)).values())
+
+def setting_stats(result: Result, variant: str, value, metric: str = 'test_acc') -> dict:
+    "Mean, 95% CI (`lo`, `hi`) and std of `metric` over seeds (diverged at chance), the seed count `n` and `n_diverged`."
+    v = seed_values(result, variant, value, metric)
+    m, lo, hi = mean_ci(v) if len(v) > 1 else (float(v.mean()), np.nan, np.nan)   # an interval needs two seeds
+    return dict(mean=float(m), lo=float(lo), hi=float(hi), std=float(v.std(ddof=1)) if len(v) > 1 else np.nan,
+                n=len(v), n_diverged=n_diverged(result, variant, value))
+
+def sweep_effect(result: Result, a: str, b: str, value=None, metric: str = 'test_acc', margin: float | None = None
+                ) -> Effect | None:
+    "Paired effect `a − b` over seeds at grid `value` (placement sweep: placement `a` − `b`), accuracy in points; diverged runs at chance, kept in the pair; None under 2 seeds."
+    acc = metric.endswith('acc')
+    try: return paired(seed_values(result, a, value, metric), seed_values(result, b, value, metric),
+                       scale=100 if acc else 1, unit='points' if acc else '', margin=margin)
     except ValueError: return None
 
 def _verdict(e, a, b):
     if e is None: return 'not measurable (fewer than 2 seeds)'
-    return {'ahead': f'{a} higher', 'behind': f'{a} lower', 'unclear': 'unclear: the CI contains 0'}[e.verdict]
+    return {'ahead': f'{a} higher', 'behind': f'{a} lower', 'unclear': 'unclear: the CI contains 0'}.get(e.verdict, e.says)
 
 DEFAULT_PAIRS = {'lr': [('bn', 'plain')], 'batch_size': [('layer', 'bn'), ('group', 'bn'), ('plain', 'bn')],
                  'placement': [('before', 'after')]}
+_TITLES = {'lr': 'learning rate', 'batch_size': 'batch size', 'placement': 'BN placement'}
 
-def effects_table(result: dict, pairs=None, metric: str = 'test_acc') -> str:
-    "Every paired comparison of a sweep as text: per grid value and pair `(a, b)`, Δ = a − b with its 95% CI over seeds, and the verdict."
-    pairs = DEFAULT_PAIRS[result['kind']] if pairs is None else pairs
-    values = [None] if result['kind'] == 'placement' else result['grid']
-    lines = [f"paired effects on final {metric.replace('_', ' ')} ({_label(result)}; same seed = same initial weights and batch order)"]
+def effects_table(result: Result, pairs=None, metric: str = 'test_acc') -> str:
+    "Every paired comparison of a sweep as text: per grid value and pair `(a, b)`, Δ = a − b with its 95% CI over seeds, and the verdict (unadjusted: name the primary one, Holm-adjust the rest)."
+    kind = result.config['sweep']
+    pairs = DEFAULT_PAIRS[kind] if pairs is None else pairs
+    values = [None] if kind == 'placement' else _grid(result)
+    lines = [f"paired effects on final {metric.replace('_', ' ')} ({result.label}; same seed = same initial weights "
+             f"and batch order; diverged runs at chance), each interval unadjusted"]
+    if kind == 'lr': lines.append("  both arms at the same rate in each row: which rates each arm tolerates, "
+                                  "not which arm is better (that is best vs best)")
     for value in values:
         for a, b in pairs:
             e = sweep_effect(result, a, b, value, metric)
-            where = '' if value is None else f"{_TITLES[result['kind']]} {value:g}: "
+            where = '' if value is None else f"{_TITLES[kind]} {value:g}: "
             lines.append(f"  {where}{a} − {b}: {e if e else '—'} → {_verdict(e, a, b)}")
     return '\n'.join(lines)
 
-_TITLES = {'lr': 'learning rate', 'batch_size': 'batch size', 'placement': 'BN placement'}
-
-def _label(result): return dataset_label(result['dataset'], result.get('fallback'))
-
 def _subtitle(result):
-    c = result['config']
-    fixed = {'lr': f"batch {c['batch_size']}, {c['epochs']} epoch{'s' * (c['epochs'] > 1)}",
-             'batch_size': f"lr {c['lr']:g}, ≈{c.get('steps', result['settings'][0]['steps'])} steps each",
-             'placement': f"batch {c['batch_size']}, lr {c['lr']:g}, {c['epochs']} epochs"}[result['kind']]
-    return f"{_label(result)}: {c['optimizer']}, {fixed}, {c['seeds']} seeds"
+    c, kind = result.config, result.config['sweep']
+    fixed = (f"batch {c['batch_size']}, {c['epochs']} epoch{'s' * (c['epochs'] > 1)}" if kind == 'lr' else
+             f"lr {c['lr']:g}, {c['steps']} steps each" if kind == 'batch_size' else
+             f"batch {c['batch_size']}, lr {c['lr']:g}, {c['epochs']} epochs")
+    return f"{result.label}: {c['optimizer']}, {fixed}, {len(c['seeds'])} seeds"
 
-def sweep_table(result: dict) -> str:
-    "A text table: per grid value and variant, final test accuracy as mean [95% CI] over seeds, and diverged seeds."
-    lines = [f"{_TITLES[result['kind']]} sweep on {_subtitle(result)}",
-             "final test accuracy, mean [95% CI] over seeds",
-             f"{_TITLES[result['kind']]:>14}" + ''.join(f"{v:>30}" for v in result['variants'])]
-    for s in result['settings']:
+def _columns(result):
+    "Table columns: (heading, variant) — the placement sweep has one column per placement of its one model."
+    return [('bn', 'bn')] if result.config['sweep'] == 'placement' else [(v, v) for v in result.config['variants']]
+
+def sweep_table(result: Result, metric: str = 'test_acc') -> str:
+    "A text table: per grid value and variant, `metric` as mean [95% CI] over seeds (diverged runs at chance), and diverged seeds."
+    kind, acc = result.config['sweep'], metric.endswith('acc')
+    fmt = (lambda x: f"{x:.1%}") if acc else (lambda x: f"{x:.3f}")
+    lines = [f"{_TITLES[kind]} sweep on {_subtitle(result)}",
+             f"final {metric.replace('_', ' ')}, mean [95% CI] over seeds (a diverged run counts at chance)",
+             f"{_TITLES[kind]:>14}" + ''.join(f"{h:>32}" for h, _ in _columns(result))]
+    for value in _grid(result):
         cells = []
-        for v in result['variants']:
-            st = setting_stats(s['variants'][v])
-            txt = '—' if not st['n'] else (f"{st['mean']:.1%} [{st['lo']:.1%}, {st['hi']:.1%}]" if st['n'] > 1
-                                           else f"{st['mean']:.1%}")
+        for _, v in _columns(result):
+            st = setting_stats(result, v, value, metric)
+            txt = f"{fmt(st['mean'])} [{fmt(st['lo'])}, {fmt(st['hi'])}]" if st['n'] > 1 else fmt(st['mean'])
             cells.append(txt + (f" ({st['n_diverged']} div.)" if st['n_diverged'] else ''))
-        value = s['value'] if isinstance(s['value'], str) else f"{s['value']:g}"
-        lines.append(f"{value:>14}" + ''.join(f"{c:>30}" for c in cells))
+        lines.append(f"{value if isinstance(value, str) else format(value, 'g'):>14}" + ''.join(f"{c:>32}" for c in cells))
     return '\n'.join(lines)
 
-VARIANT_COLORS = {**COLORS, 'layer': 'tab:green', 'group': 'tab:purple',
-                  'before': 'tab:blue', 'after': 'tab:red'}
+# %% ../nbs/20_sweeps.ipynb #sw0plots
+VARIANT_COLORS = {**COLORS, 'layer': 'tab:green', 'group': 'tab:purple', 'before': 'tab:blue', 'after': 'tab:red'}
 
-def _band(ax, xs, runs, metric, scale, color, label):
-    "Mean line, 95% CI band and one dot per seed; diverged seeds are left out (they are marked separately)."
-    vals = np.array([seed_values(r, metric) for r in runs]) * scale     # (grid, seeds)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', RuntimeWarning)                    # all seeds diverged: a gap in the line
-        m, lo, hi = mean_ci(vals, axis=1)
-    ax.plot(xs, m, 'o-', color=color, ms=4, label=f'{label} (mean)')
+def _band(ax, xs, result, variant, metric, color):
+    "Mean line, 95% CI band (clipped to the metric's range) and one dot per seed; diverged seeds sit at chance."
+    scale = 100 if metric.endswith('acc') else 1
+    vals = np.array([seed_values(result, variant, x, metric) for x in xs]) * scale     # (grid, seeds)
+    m, lo, hi = mean_ci(vals, axis=1)
+    lo, hi = (np.clip(lo, 0, 100), np.clip(hi, 0, 100)) if scale == 100 else (np.maximum(lo, 1e-3), hi)  # loss > 0: log axis
+    ax.plot(xs, m, 'o-', color=color, ms=4, label=f'{variant} (mean)')
     ax.fill_between(xs, lo, hi, color=color, alpha=.18, lw=0)
     for x, row in zip(xs, vals): ax.plot([x] * len(row), row, '.', color=color, ms=3, alpha=.5)
 
 def _diverged_marks(ax, xs, result):
     "× in a strip along the top of the axes where seeds diverged, one row per variant, with their count; the y range grows to make room."
-    n, rows = 0, len(result['variants'])
-    for x, s in zip(xs, result['settings']):
-        for i, v in enumerate(result['variants']):
-            k = sum(s['variants'][v]['diverged'])
-            if not k: continue
+    n, variants = 0, result.config['variants']
+    for x in xs:
+        for i, v in enumerate(variants):
+            if not (k := n_diverged(result, v, x)): continue
             color, y = VARIANT_COLORS.get(v, f'C{i}'), 0.95 - 0.06 * i    # axes coordinates: visible on any y scale
             last = x == xs[-1]                                             # the count goes left of the last grid value
             ax.plot([x], [y], 'x', color=color, ms=9, mew=2, transform=ax.get_xaxis_transform(),
-                    label=None if n else 'diverged seeds (× at the top, with their count)')
+                    label=None if n else 'diverged seeds (×, scored at chance)')
             ax.annotate(f'{k} div.', (x, y), xycoords=ax.get_xaxis_transform(), xytext=(-7 if last else 7, 0),
                         textcoords='offset points', ha='right' if last else 'left', va='center', fontsize=7, color=color)
             n += 1
     if n:                                                                  # the data below the strip of marks
-        top = 0.95 - 0.06 * rows
+        top = 0.95 - 0.06 * len(variants)
         lo, hi = ax.get_ylim()
         if ax.get_yscale() == 'log': ax.set_ylim(lo, lo * (hi / lo) ** (1 / top))
         else: ax.set_ylim(lo, lo + (hi - lo) / top)
 
 def _plot_grid(result, axes):
-    xs, kind = result['grid'], result['kind']
+    xs, kind = _grid(result), result.config['sweep']
     xlabel = _TITLES[kind] + ' (log scale)'
-    for metric, ax in zip(('test_acc', 'test_loss'), axes):
-        scale = 100 if metric == 'test_acc' else 1
-        for i, v in enumerate(result['variants']):
-            _band(ax, xs, [s['variants'][v] for s in result['settings']], metric, scale, VARIANT_COLORS.get(v, f'C{i}'), v)
+    for metric, ax in zip(('test_acc', 'test_loss'), axes[:2]):
+        for i, v in enumerate(result.config['variants']):
+            _band(ax, xs, result, v, metric, VARIANT_COLORS.get(v, f'C{i}'))
         if metric == 'test_loss': ax.set_yscale('log')
         _diverged_marks(ax, xs, result)
-        ax.set(xlabel=xlabel, ylabel='final test accuracy (%)' if scale == 100 else 'final test loss (cross-entropy, log scale)',
-               title='accuracy: mean, 95% CI band, one dot per seed' if scale == 100 else 'loss: mean and 95% CI band')
-    ax = axes[2]
-    pairs = DEFAULT_PAIRS[kind]
-    width = 0.06 * len(pairs)
+        acc = metric == 'test_acc'
+        ax.set(xlabel=xlabel, ylabel='final test accuracy (%)' if acc else 'final test loss (cross-entropy, log scale)',
+               title='accuracy: mean, 95% CI, one dot per seed' if acc else 'loss: mean and 95% CI')
+    ax, pairs = axes[2], DEFAULT_PAIRS[kind]
     for j, (a, b) in enumerate(pairs):
-        offs = (j - (len(pairs) - 1) / 2) * width                     # side by side on the log axis
-        es = [sweep_effect(result, a, b, x) for x in xs]
-        px = [x * 10 ** offs if kind == 'lr' else x * 2 ** offs for x in xs]
-        ok = [(x, e) for x, e in zip(px, es) if e is not None]
+        offs = (j - (len(pairs) - 1) / 2) * 0.06 * len(pairs)             # side by side on the log axis
+        ok = [(x * (10 if kind == 'lr' else 2) ** offs, e) for x in xs if (e := sweep_effect(result, a, b, x))]
         if not ok: continue
-        c = VARIANT_COLORS.get(a, f'C{j}')
-        ax.errorbar([x for x, _ in ok], [e.delta for _, e in ok], [[e.delta - e.lo for _, e in ok], [e.hi - e.delta for _, e in ok]],
-                    fmt='o', color=c, capsize=3, label=f'{a} − {b}')
+        lo, hi = [e.delta - max(e.lo, -100) for _, e in ok], [min(e.hi, 100) - e.delta for _, e in ok]   # in ±100 points
+        ax.errorbar([x for x, _ in ok], [e.delta for _, e in ok], [lo, hi],
+                    fmt='o', color=VARIANT_COLORS.get(a, f'C{j}'), capsize=3, label=f'{a} − {b}')
     ax.axhline(0, color='k', lw=1)
-    ax.set(xlabel=xlabel, ylabel='paired difference (accuracy points)', title='paired effect per setting: Δ and 95% CI')
+    shared = ' (both at the same rate)' if kind == 'lr' else ''
+    ax.set(xlabel=xlabel, ylabel='paired difference (points)',
+           title=f'paired effect per setting{shared}: Δ and 95% CI (unadjusted)')
     for ax in axes:
         ax.set_xscale('log', base=2 if kind == 'batch_size' else 10)
         if kind == 'batch_size': ax.set_xticks(xs, [str(x) for x in xs])
-        ax.grid(alpha=.3); ax.legend(fontsize=8)
+        ax.grid(alpha=.3); ax.legend(fontsize=8, loc='best')
 
 def _plot_placement(result, axes):
     ax1, ax2 = axes
     finals = []
-    for i, s in enumerate(result['settings']):
-        r, c = s['variants']['bn'], VARIANT_COLORS.get(s['value'], f'C{i}')
-        curves = np.array([[np.nan if a is None else a for a in cv] for cv in r['curve_test_acc']], dtype=float) * 100
-        ep = np.arange(1, curves.shape[1] + 1)
-        name = {'before': 'Linear→BN→ReLU', 'after': 'Linear→ReLU→BN'}[s['value']]
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', RuntimeWarning)
-            m, lo, hi = mean_ci(curves, axis=0)
-        ax1.plot(ep, m, 'o-', ms=3, color=c, label=f"{s['value']}: {name} (mean)")
-        ax1.fill_between(ep, lo, hi, color=c, alpha=.18, lw=0, label=f"{s['value']}: 95% CI over seeds")
-        finals.append(seed_values(r) * 100)
-        st = setting_stats(r)
-        ax2.plot([i] * len(finals[-1]), finals[-1], 'o', color=c, alpha=.7, label=f"{s['value']}: one seed")
-        ax2.errorbar([i + .12], [st['mean'] * 100], [[(st['mean'] - st['lo']) * 100], [(st['hi'] - st['mean']) * 100]],
-                     fmt='s', color='k', capsize=4, label='mean and 95% CI' if i == 0 else None)
-        if st['n_diverged']:                                            # at the top of the axes, with the count
-            ax2.plot([i], [0.95], 'x', color=c, ms=10, mew=2, transform=ax2.get_xaxis_transform(), label=f"{s['value']}: diverged seeds")
+    for i, p in enumerate(_grid(result)):
+        c, name = VARIANT_COLORS.get(p, f'C{i}'), {'before': 'Linear→BN→ReLU', 'after': 'Linear→ReLU→BN'}[p]
+        curves = result.curves('test_acc', arm='bn', value=p) * 100                 # (seeds, epochs), diverged at chance
+        m, lo, hi = mean_ci(curves, axis=0)
+        ax1.plot(result.points, m, 'o-', ms=3, color=c, label=f"{p}: {name} (mean)")
+        ax1.fill_between(result.points, np.clip(lo, 0, 100), np.clip(hi, 0, 100), color=c, alpha=.18, lw=0,
+                         label=f"{p}: 95% CI over seeds")
+        finals.append(curves[:, -1])
+        st = setting_stats(result, p, None)
+        ax2.plot([i] * len(finals[-1]), finals[-1], 'o', color=c, alpha=.7, label=f"{p}: one seed")
+        m, lo, hi = st['mean'] * 100, max(st['lo'] * 100, 0), min(st['hi'] * 100, 100)   # an accuracy stays in 0–100%
+        ax2.errorbar([i + .12], [m], [[m - lo], [hi - m]], fmt='s', color='k', capsize=4,
+                     label='mean and 95% CI' if i == 0 else None)
+        if st['n_diverged']:                                              # at the top of the axes, with the count
+            ax2.plot([i], [0.95], 'x', color=c, ms=10, mew=2, transform=ax2.get_xaxis_transform(),
+                     label=f"{p}: diverged seeds (at chance)")
             ax2.annotate(f"{st['n_diverged']} div.", (i, 0.95), xycoords=ax2.get_xaxis_transform(), xytext=(7, 0),
                          textcoords='offset points', va='center', fontsize=8, color=c)
-    if len(finals) == 2:                                               # the same seed joined by a line: the pairing
+    if len(finals) == 2:                                                  # the same seed joined by a line: the pairing
         for k, (y0, y1) in enumerate(zip(*finals)):
             ax2.plot([0, 1], [y0, y1], '-', color='gray', lw=.8, alpha=.6, label='same seed' if k == 0 else None)
     ax1.set(xlabel='epoch', ylabel='test accuracy (%)', title='test accuracy per epoch')
-    ax1.xaxis.set_major_locator(MaxNLocator(integer=True))   # whole epochs
-    ax2.set_xticks(range(len(result['settings'])), [s['value'] for s in result['settings']])
+    ax1.xaxis.set_major_locator(MaxNLocator(integer=True))               # whole epochs
+    ax2.set_xticks(range(len(finals)), _grid(result))
     ax2.set(xlabel='BN placement', ylabel='final test accuracy (%)', title='final accuracy per seed (lines join a seed)',
-            xlim=(-.5, len(result['settings']) - .5))
-    if any(setting_stats(s['variants']['bn'])['n_diverged'] for s in result['settings']):
-        lo, hi = ax2.get_ylim(); ax2.set_ylim(lo, lo + (hi - lo) / 0.88)   # room for the marks above the data
-    for ax in axes: ax.grid(alpha=.3); ax.legend(fontsize=8)
+            xlim=(-.5, len(finals) + .5))
+    for ax in axes: ax.grid(alpha=.3); ax.legend(fontsize=7, loc='lower right')
 
-def plot_sweep(result: dict, figsize=None) -> matplotlib.figure.Figure:
-    "Plot a `run_sweep` result: accuracy, loss (log) and paired effects against the grid (log x), or curves and per-seed finals per BN placement."
-    placement = result['kind'] == 'placement'
-    fig, axes = plt.subplots(1, 2 if placement else 3, figsize=figsize or ((11, 4.5) if placement else (16, 4.8)))
-    (_plot_placement if placement else _plot_grid)(result, axes)
-    fig.suptitle(f"{_TITLES[result['kind']]} sweep on {_subtitle(result)}")
+def plot_sweep(result: Result, figsize=None) -> matplotlib.figure.Figure:
+    "Plot a sweep: accuracy and loss (log) against the grid, and the paired effects below; or, for BN placement, curves and per-seed finals."
+    if result.config['sweep'] == 'placement':
+        fig, axes = plt.subplots(1, 2, figsize=figsize or (10, 4.2))
+        _plot_placement(result, axes)
+    else:
+        fig, ax = plt.subplot_mosaic([['acc', 'loss'], ['eff', 'eff']], figsize=figsize or (10, 7.5))
+        _plot_grid(result, [ax['acc'], ax['loss'], ax['eff']])
+    fig.suptitle(f"{_TITLES[result.config['sweep']]} sweep on {_subtitle(result)}")
     fig.tight_layout()
     return fig
 
-def save_sweep(result: dict, out_dir) -> dict:
-    "Write `sweep_<kind>.json` and `sweep_<kind>.png` into `out_dir` atomically; returns their paths."
+def save_sweep(result: Result, out_dir) -> dict:
+    "Write the sweep's `metrics.json` (the one result format) and its plot `sweep.png` into `out_dir`; returns their paths."
     out = Path(out_dir)
-    paths = {'json': out / f"sweep_{result['kind']}.json", 'png': out / f"sweep_{result['kind']}.png"}
-    save_result(result, plot_sweep(result), paths['png'], paths['json'])
+    paths = {'metrics': out/'metrics.json', 'plot': out/'sweep.png'}
+    save_result(result, plot_sweep(result), paths['plot'], paths['metrics'])
     return paths

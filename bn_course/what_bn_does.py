@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from torch import nn
 
 # %% auto #0
-__all__ = ['landscape_probe', 'scaled_copy', 'scale_invariance', 'scale_invariant_bn', 'row_norms', 'effective_lr',
-           'bn_input_variance', 'variance_shift']
+__all__ = ['landscape_probe', 'at_row_norms', 'scaled_copy', 'scale_invariance', 'scale_invariant_bn', 'row_norms',
+           'effective_lr', 'bn_input_variance', 'variance_shift']
 
 # %% ../nbs/17_what_bn_does.ipynb #n17probe
 def _loss_grads(model: nn.Module, xb, yb):
@@ -38,6 +38,15 @@ def landscape_probe(model: nn.Module, xb, yb, etas) -> dict:
             dg = (_flat(g2) - g0).norm().item()
             loss.append(l); gdiff.append(dg); beta.append(dg / (eta * g0.norm().item()))
     return dict(loss0=loss0, grad_norm=g0.norm().item(), loss=loss, grad_diff=gdiff, beta=beta)
+
+def at_row_norms(model: nn.Module, ref: nn.Module) -> nn.Module:
+    "A copy of `model` computing the same function, with every weight row of each `Linear` that feeds a BN rescaled to the norm of that row in `ref` (a model of the same structure)."
+    m = copy.deepcopy(model)
+    mods, refs = list(m.modules()), list(ref.modules())
+    for a, b, r in zip(mods, mods[1:], refs):
+        if isinstance(a, nn.Linear) and isinstance(b, nn.modules.batchnorm._BatchNorm):   # BN cancels each row's scale
+            with torch.no_grad(): a.weight.mul_(r.weight.norm(dim=1, keepdim=True) / a.weight.norm(dim=1, keepdim=True))
+    return m
 
 # %% ../nbs/17_what_bn_does.ipynb #n17scale
 def scaled_copy(model: nn.Module, layer: int, c: float) -> nn.Module:

@@ -28,7 +28,7 @@
   // What counts is prose: equations (MathJax/KaTeX, before or after typesetting), code and scripts are dropped first,
   // so TeX words never make an equation "English".
   var NOT_PROSE = '.math, .katex, mjx-container, .MathJax, .MathJax_Display, .MathJax_Preview, code, script';
-  var SKIP = 'pre, table, figure, nav, header, footer, .cell, .cell-output, .sidebar, .bi-switch, #title-block-header';
+  var SKIP = 'pre, table, figure, nav, .course-nav, header, footer, .cell, .cell-output, .sidebar, .bi-switch, #title-block-header';
 
   function prose(el) {
     var c = el.cloneNode(true);

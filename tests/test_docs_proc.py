@@ -36,6 +36,7 @@ TEACHING = {
     '12_batchnorm': ['class BatchNormFunction', 'def batch_norm', 'class BatchNorm1d'],
     '13_train_eval': ['def running_stats', 'def stats_drift', 'def recalibrate_bn'],
     '21_ioffe_fig1': ['def unit_percentiles', 'def run_fig1', 'def median_spread'],
+    '23_data_shift': ['def corrupt', 'def batch_stats', 'def softmax_entropy', 'def tent', 'def finetune'],
 }
 
 _DIRECTIVE = re.compile(r'^\s*#\s*\|')                         # any `#|` line (nbdev directive or Quarto option)

@@ -18,7 +18,7 @@ NBS = ROOT / 'nbs'
 NOTEBOOKS = sorted(p for p in NBS.glob('*.ipynb') if not p.name.startswith('_'))
 LESSONS = ['05_lab_bn_vs_plain', '07_stats', '10_gradients', '11_covariate_shift', '12_batchnorm', '13_train_eval',
            '14_norm_layers', '15_cnn_bn', '16_depth', '17_what_bn_does', '18_distributed', '19_bn_diagnostics', '20_sweeps',
-           '21_ioffe_fig1']
+           '21_ioffe_fig1', '22_beyond_bn', '23_data_shift']
 MAX_OUTPUT_LINES = 60
 
 def load_yaml(p): return yaml.safe_load(Path(p).read_text(encoding='utf-8'))
