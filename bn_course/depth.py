@@ -4,6 +4,7 @@
 
 # %% ../nbs/16_depth.ipynb #d16imp1
 from __future__ import annotations
+from functools import partial
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -11,11 +12,11 @@ from torch import nn, Tensor
 from .data import Data
 from .models import Hooks
 from .gradients import grad_norms
-from .training import set_seed, train_models
+from .grid import train_grid
 
 # %% auto #0
 __all__ = ['ARCHS', 'kaiming_linear', 'Block', 'deep_mlp', 'blocks', 'init_grad_norms', 'growth_per_layer', 'BranchStats',
-           'branch_skip_variance', 'train_depth_grid']
+           'branch_skip_variance', 'arm_name', 'train_depth_grid']
 
 # %% ../nbs/16_depth.ipynb #d16build
 ARCHS = {'plain': 'plain', 'bn': 'BN', 'res': 'residual', 'res_bn': 'residual + BN', 'skipinit': 'residual + SkipInit'}
@@ -89,20 +90,12 @@ def branch_skip_variance(model: nn.Module, xb: Tensor) -> tuple:
     return np.array(stats.skip), np.array(stats.branch)
 
 # %% ../nbs/16_depth.ipynb #d16train
-def train_depth_grid(data: Data, archs=tuple(ARCHS), depths=(5, 10, 20, 50), seeds=(0, 1, 2), width: int = 64,
-                     epochs: int = 1, bs: int = 128, lr: float = 1e-3, optimizer: str = 'adam') -> tuple:
-    "Test accuracy after a fixed budget for every (arch, depth), one value per seed: `(acc, diverged)`, dicts keyed by `(arch, depth)`. Per seed and depth every arch is built right after `set_seed(seed)` and all train on the same batches (`train_models`); a diverged run scores chance, 1/C."
-    acc = {(a, d): [] for a in archs for d in depths}
-    diverged = {(a, d): 0 for a in archs for d in depths}
-    for seed in seeds:
-        for depth in depths:
-            models = {}
-            for a in archs:
-                set_seed(seed)
-                models[a] = deep_mlp(a, depth, width, data.n_features, data.n_classes)
-            run = train_models(models, data, epochs=epochs, bs=bs, lr=lr, seed=seed, optimizer=optimizer,
-                               device='cpu', progress=False)
-            for a, h in run.histories.items():
-                acc[(a, depth)].append(1 / data.n_classes if h.diverged else h.test_acc[-1])
-                diverged[(a, depth)] += h.diverged
-    return acc, diverged
+def arm_name(arch: str, depth: int) -> str:
+    "The grid arm of network `arch` at `depth` blocks, e.g. 'res_bn-L50'."
+    return f"{arch}-L{depth}"
+
+def train_depth_grid(data: Data, archs=tuple(ARCHS), depths=(5, 10, 20, 50), lrs=(1e-3, 3e-3, 1e-2), seeds=(0, 1, 2),
+                     width: int = 64, epochs: int = 1, bs: int = 128, optimizer: str = 'adam', **grid_kw) -> tuple:
+    "Train every (arch, depth) × learning rate × seed at once with the grid engine: `(Result, models)`, arms named by `arm_name`. Per seed every network is built right after `set_seed(seed)` and all train on the same batch order; a diverged run scores at chance (`Result.values`)."
+    arms = {arm_name(a, d): partial(deep_mlp, a, d, width, data.n_features, data.n_classes) for a in archs for d in depths}
+    return train_grid(arms, data, list(lrs), seeds=seeds, epochs=epochs, bs=bs, optimizer=optimizer, **grid_kw)
