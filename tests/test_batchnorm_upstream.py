@@ -1186,9 +1186,14 @@ def test_module_factory_kwargs(module_cls, desc, training):
 
 @module_params('repr')
 def test_module_repr(module_cls, desc, training):
+    check_module_repr(module_cls, partial(module_inputs, module_cls, desc, 'cpu'), training)
+
+
+def check_module_repr(module_cls, inputs, training):
+    "test_module_repr's body for any module; `inputs(dtype)` gives its ModuleInputs (the RMSNorm suite reuses it)."
     # Test module can be represented with repr and str without errors.
     for dtype in DTYPES:
-        for module_input in module_inputs(module_cls, desc, 'cpu', dtype):
+        for module_input in inputs(dtype):
             m = module_cls(*module_input.c_args, **module_input.c_kwargs)
             m.to('cpu').to(dtype)
             m.train(training)
@@ -1197,12 +1202,16 @@ def test_module_repr(module_cls, desc, training):
             m.__repr__()
             str(m)
 
-
 @module_params('save_load')
 def test_module_save_load(module_cls, desc, training):
+    check_module_save_load(module_cls, partial(module_inputs, module_cls, desc, 'cpu'), training)
+
+
+def check_module_save_load(module_cls, inputs, training):
+    "test_module_save_load's body for any module; `inputs(dtype)` gives its ModuleInputs (the RMSNorm suite reuses it)."
     # Test that module can be pickled and unpickled.
     for dtype in DTYPES:
-        for module_input in module_inputs(module_cls, desc, 'cpu', dtype):
+        for module_input in inputs(dtype):
             # === Instantiate the module. ===
             m = module_cls(*module_input.c_args, **module_input.c_kwargs)
             m.to('cpu').to(dtype)
@@ -1546,13 +1555,18 @@ def test_module_if_train_and_eval_modes_differ(module_cls, desc, training):
 
 @module_params('device_ctx_init')
 def test_module_device_ctx_init(module_cls, desc, training):
+    check_module_device_ctx_init(module_cls, partial(module_inputs, module_cls, desc, 'cpu'), training)
+
+
+def check_module_device_ctx_init(module_cls, inputs, training):
+    "test_module_device_ctx_init's body for any module; `inputs(dtype)` gives its ModuleInputs (the RMSNorm suite reuses it)."
     from torch._subclasses.meta_utils import assert_metadata_eq
 
     def assert_eq(a, b):
         assert a == b, (a, b)
 
     for dtype in DTYPES:
-        module_input = module_inputs(module_cls, desc, 'cpu', dtype)[0]
+        module_input = inputs(dtype)[0]
         c_args, c_kwargs = module_input.c_args, module_input.c_kwargs
         m_cpu = module_cls(*c_args, **c_kwargs)
         with torch.device('meta'):
@@ -1563,7 +1577,6 @@ def test_module_device_ctx_init(module_cls, desc, training):
                 continue
             assert p_meta.is_meta
             assert_metadata_eq(assert_eq, p_meta, p_cpu)
-
 
 @pytest.mark.parametrize('error', ERROR_INPUTS)
 @pytest.mark.parametrize('module_cls', classes(1, 2))
@@ -1583,6 +1596,11 @@ def test_module_errors(module_cls, error):
 @SWAP
 @module_params('to')
 def test_module_to(module_cls, desc, training, swap, set_grad):
+    check_module_to(module_cls, module_inputs(module_cls, desc, 'cpu', torch.float32), swap, set_grad)
+
+
+def check_module_to(module_cls, inputs, swap, set_grad):
+    "test_module_to's body for any module and its ModuleInputs (the RMSNorm suite reuses it)."
     # allowed_dtypes=[torch.float32]; the test loops over devices x ModuleInfo.dtypes itself
     device, dtype = 'cpu', torch.float32
     devices = ['cpu']
@@ -1590,7 +1608,7 @@ def test_module_to(module_cls, desc, training, swap, set_grad):
         devices += ['cuda']
     dtypes = DTYPES
     with swap_params(swap):
-        for module_input in module_inputs(module_cls, desc, device, dtype):
+        for module_input in inputs:
             c_args, c_kwargs = module_input.c_args, module_input.c_kwargs
             args, kwargs = module_input.args, module_input.kwargs
 
@@ -1668,10 +1686,15 @@ def test_module_to(module_cls, desc, training, swap, set_grad):
 @SWAP
 @module_params('to_empty')
 def test_module_to_empty(module_cls, desc, training, swap):
+    check_module_to_empty(module_cls, module_inputs(module_cls, desc, 'cpu', torch.float32), swap)
+
+
+def check_module_to_empty(module_cls, inputs, swap):
+    "test_module_to_empty's body for any module and its ModuleInputs (the RMSNorm suite reuses it)."
     # allowed_dtypes=[torch.float32]
     dtype, device_ = torch.float32, torch.device('cpu')
     with swap_params(swap):
-        for module_input in module_inputs(module_cls, desc, 'cpu', dtype):
+        for module_input in inputs:
             c_args, c_kwargs = module_input.c_args, module_input.c_kwargs
 
             with torch.device("meta"):

@@ -36,10 +36,9 @@ once, mixed input/weight dtypes, and the exact error messages.
 """
 from __future__ import annotations
 
-import tempfile
 from copy import deepcopy
 from functools import partial
-from itertools import chain, product
+from itertools import product
 from unittest.mock import patch
 
 import numpy as np
@@ -189,51 +188,11 @@ def test_module_factory_kwargs(module_cls, desc, training):
 
 @module_params()
 def test_module_repr(module_cls, desc, training):
-    # Test module can be represented with repr and str without errors.
-    for dtype in DTYPES:
-        for module_input in module_inputs(desc, 'cpu', dtype):
-            m = module_cls(*module_input.c_args, **module_input.c_kwargs)
-            m.to('cpu').to(dtype)
-            m.train(training)
-
-            # Check that these methods do not raise errors
-            m.__repr__()
-            str(m)
-
+    up.check_module_repr(module_cls, partial(module_inputs, desc, 'cpu'), training)
 
 @module_params()
 def test_module_save_load(module_cls, desc, training):
-    # Test that module can be pickled and unpickled.
-    for dtype in DTYPES:
-        for module_input in module_inputs(desc, 'cpu', dtype):
-            m = module_cls(*module_input.c_args, **module_input.c_kwargs)
-            m.to('cpu').to(dtype)
-            m.train(training)
-            sd = m.state_dict()
-
-            args, kwargs = module_input.args, module_input.kwargs
-            output = m(*args, **kwargs)
-
-            # === Check saved/loaded module gives the same output. ===
-            with tempfile.TemporaryFile() as f:
-                torch.save(m, f)
-                f.seek(0)
-                # weights_only=False as this is legacy code that saves the model
-                m_copy = torch.load(f, weights_only=False)
-                output_from_copy = m_copy(*args, **kwargs)
-                up.assert_equal(output, output_from_copy)
-
-            # === Check saved/loaded state_dict are the same (including weights_only load). ===
-            with tempfile.TemporaryFile() as f:
-                torch.save(sd, f)
-                f.seek(0)
-                sd_copy = torch.load(f)
-                up.assert_equal(sd_copy, sd)
-                del sd_copy
-                f.seek(0)
-                sd_copy_wo = torch.load(f, weights_only=True)
-                up.assert_equal(sd_copy_wo, sd)
-
+    up.check_module_save_load(module_cls, partial(module_inputs, desc, 'cpu'), training)
 
 @module_params()
 def test_module_non_contiguous_tensors(module_cls, desc, training):
@@ -400,122 +359,20 @@ def test_module_if_train_and_eval_modes_differ(module_cls, desc, training):
 
 @module_params()
 def test_module_device_ctx_init(module_cls, desc, training):
-    from torch._subclasses.meta_utils import assert_metadata_eq
-
-    def assert_eq(a, b):
-        assert a == b, (a, b)
-
-    for dtype in DTYPES:
-        module_input = module_inputs(desc, 'cpu', dtype)[0]
-        c_args, c_kwargs = module_input.c_args, module_input.c_kwargs
-        m_cpu = module_cls(*c_args, **c_kwargs)
-        with torch.device('meta'):
-            m = module_cls(*c_args, **c_kwargs)
-        for (p_meta, p_cpu) in chain(zip(m.parameters(), m_cpu.parameters()), zip(m.buffers(), m_cpu.buffers())):
-            if torch.nn.parameter.is_lazy(p_meta):
-                continue
-            assert p_meta.is_meta
-            assert_metadata_eq(assert_eq, p_meta, p_cpu)
-
-
-SWAP = pytest.mark.parametrize('swap', [pytest.param(True, id='swap'), pytest.param(False, id='no_swap')])
+    up.check_module_device_ctx_init(module_cls, partial(module_inputs, desc, 'cpu'), training)
 
 
 @pytest.mark.parametrize('set_grad', [pytest.param(True, id='set_grad'), pytest.param(False, id='no_grad')])
-@SWAP
+@up.SWAP
 @module_params()
 def test_module_to(module_cls, desc, training, swap, set_grad):
-    device, dtype = 'cpu', torch.float32
-    devices = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
-    with up.swap_params(swap):
-        for module_input in module_inputs(desc, device, dtype):
-            m = module_cls(*module_input.c_args, **module_input.c_kwargs)
-
-            # Avoid using `module.to()` when constructing module since that is the method we are testing
-            def _to(m, set_grad=False):
-                for c in m.children():
-                    _to(c, set_grad=set_grad)
-                for n, p in m.named_parameters(recurse=False):
-                    new_p = torch.nn.Parameter(p.detach().clone().to(device, dtype))
-                    setattr(m, n, new_p)
-                    if set_grad:
-                        new_p.grad = torch.randn_like(new_p)
-                for n, b in m.named_buffers(recurse=False):
-                    setattr(m, n, b.detach().clone().to(device, dtype))
-            _to(m, set_grad=set_grad)
-
-            # Check .to() can be run after forward and backward with swap
-            has_params = len(list(m.parameters())) > 0
-            if swap and not set_grad and has_params:
-                out = m(*module_input.args, **module_input.kwargs)
-                out.sum().backward()
-                m.to(dtype=torch.half)
-                m.to(dtype=torch.float32)  # reset
-
-            prev_device, prev_dtype = device, dtype
-            for device_, dtype_ in product(devices, DTYPES):
-                # if device/dtype do not change, grad.to(device, dtype) is a no-op so swapping will not change ._cdata
-                g_no_swap = device_ == prev_device and dtype_ == prev_dtype
-                prev_device, prev_dtype = device_, dtype_
-
-                p_ids_before = [id(p) for p in m.parameters()]
-                p_cdatas_before = [p._cdata for p in m.parameters()]
-                if set_grad:
-                    g_ids_before = [id(p.grad) for p in m.parameters()]
-                    g_cdatas_before = [p.grad._cdata for p in m.parameters()]
-
-                m.to(device=device_, dtype=dtype_)
-
-                assert all(isinstance(p, torch.nn.Parameter) for p in m.parameters())
-                assert all(p.device.type == device_ for p in m.parameters())
-                assert all(p.dtype == dtype_ for p in m.parameters())
-                p_ids_after = [id(p) for p in m.parameters()]
-                p_cdatas_after = [p._cdata for p in m.parameters()]
-
-                if set_grad:
-                    assert all(p.grad.device.type == device_ for p in m.parameters())
-                    assert all(p.grad.dtype == dtype_ for p in m.parameters())
-                    g_ids_after = [id(p.grad) for p in m.parameters()]
-                    g_cdatas_after = [p.grad._cdata for p in m.parameters()]
-
-                if swap:
-                    # id same, ._cdata differs --> swapped cdata of THPVariable
-                    assert all(a == b for a, b in zip(p_ids_before, p_ids_after))
-                    assert all(a != b for a, b in zip(p_cdatas_before, p_cdatas_after))
-                    if set_grad:
-                        assert all(a == b if g_no_swap else a != b for a, b in zip(g_cdatas_before, g_cdatas_after))
-                else:
-                    # id and _cdata remain the same --> .data setting
-                    assert all(a == b for a, b in zip(p_cdatas_before, p_cdatas_after))
-                    assert all(a == b for a, b in zip(p_ids_before, p_ids_after))
-                    if set_grad:
-                        assert all(a == b for a, b in zip(g_cdatas_before, g_cdatas_after))
-                        assert all(a == b for a, b in zip(g_ids_before, g_ids_after))
+    up.check_module_to(module_cls, module_inputs(desc, 'cpu', torch.float32), swap, set_grad)
 
 
-@SWAP
+@up.SWAP
 @module_params()
 def test_module_to_empty(module_cls, desc, training, swap):
-    dtype, device_ = torch.float32, torch.device('cpu')
-    with up.swap_params(swap):
-        for module_input in module_inputs(desc, 'cpu', dtype):
-            with torch.device("meta"):
-                m = module_cls(*module_input.c_args, **module_input.c_kwargs)
-            p_ids_before = [id(p) for p in m.parameters()]
-            p_cdatas_before = [p._cdata for p in m.parameters()]
-            m.to_empty(device=device_)
-
-            assert all(isinstance(p, torch.nn.Parameter) for p in m.parameters())
-            assert all(p.device == device_ for p in m.parameters())
-            assert all(p.dtype == dtype for p in m.parameters())
-            p_ids_after = [id(p) for p in m.parameters()]
-            p_cdatas_after = [p._cdata for p in m.parameters()]
-            if swap:
-                assert all(a == b for a, b in zip(p_ids_before, p_ids_after))
-                assert all(a != b for a, b in zip(p_cdatas_before, p_cdatas_after))
-            else:
-                assert all(a != b for a, b in zip(p_ids_before, p_ids_after))
-                assert all(a != b for a, b in zip(p_cdatas_before, p_cdatas_after))
+    up.check_module_to_empty(module_cls, module_inputs(desc, 'cpu', torch.float32), swap)
 
 
 # ===============================================================================================================
