@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 from .models import Hooks
 from .norm_layers import normalize
-from .training import set_seed, evaluate
+from .training import set_seed, evaluate, is_diverged
 
 # %% auto #0
 __all__ = ['NORMS', 'RES_ARCHS', 'patchify', 'TokenBatchNorm', 'token_norm', 'attention', 'SelfAttention', 'TransformerBlock',
@@ -218,7 +218,8 @@ def train_arms(make, arms: dict, rates, seeds, data, epochs: int, bs: int = 256,
                 step += 1
         for (a, r), m in nets.items():
             va, te = evaluate(m, xv, yv), evaluate(m, data.x_test, data.y_test)
-            div = (a, r) in dead or not (math.isfinite(va[0]) and math.isfinite(te[0]))
+            # the course's one rule (training.is_diverged): a non-finite loss, or a huge one at chance accuracy
+            div = (a, r) in dead or is_diverged(*va, data.n_classes) or is_diverged(*te, data.n_classes)
             out['valid'][a][r].append(chance if div else va[1])
             out['test'][a][r].append(chance if div else te[1])
             out['diverged'][a][r].append(div)
