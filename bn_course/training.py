@@ -72,6 +72,7 @@ def is_diverged(loss: float, acc: float, n_classes: int) -> bool:
 class Step:
     "The part of a training loop that varies: how the models take one step together. `fit` owns everything else."
     name = 'step'   # recorded in the result's config
+    chunk = 1       # how many steps in a row `fit` hands `train_steps` at most (never past an evaluation point)
 
     def check(self, models: dict, bs: int, lrs: dict, optimizer: str):
         "Raise a ValueError that names the problem and the fix when these models or settings cannot use this step."
@@ -84,6 +85,11 @@ class Step:
     def train(self, x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor, need_loss: bool = True) -> torch.Tensor | None:
         "One optimizer step of every active model on rows `idx`, `(B,)` or `(K, B)`; `(K,)` losses if `need_loss`."
         raise NotImplementedError
+
+    def train_steps(self, x: torch.Tensor, y: torch.Tensor, idxs: torch.Tensor, loss_at=()) -> list:
+        "`len(idxs)` steps in a row, one per row of `idxs`, `(n, B)` or `(n, K, B)`: the `(K,)` losses of the steps in `loss_at`."
+        losses = [self.train(x, y, idx, j in loss_at) for j, idx in enumerate(idxs)]   # a step that can do better overrides this
+        return [losses[j] for j in loss_at]
 
     def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         "`(K,)` mean cross-entropy and `(K,)` accuracy of every model on all of `(x, y)`, in eval mode."
@@ -226,10 +232,10 @@ def fit(models: dict,                   # name -> model, trained side by side
     hist = {nm: History({'seed': s, 'lr': lrs[nm], **(attrs or {}).get(nm, {})}) for nm, s in zip(names, seeds)}
     points, secs, done, epoch = [], [], 0, 0
 
-    def mark(nm):
-        "Model `nm` diverged: record when, and take it out of training."
+    def mark(nm, at=None):
+        "Model `nm` diverged (at step `at`, default now): record when, and take it out of training."
         h = hist[nm]
-        if not h.diverged: h.diverged, h.diverged_at, step.active[names.index(nm)] = True, done, False
+        if not h.diverged: h.diverged, h.diverged_at, step.active[names.index(nm)] = True, done if at is None else at, False
 
     state = FitState(models, data, hist, axis, mark)
     splits = [(s, getattr(data, f'x_{s}'), getattr(data, f'y_{s}')) for s in SPLITS
@@ -260,16 +266,21 @@ def fit(models: dict,                   # name -> model, trained side by side
         elapsed, t0 = 0., clock()
         while done < total:
             perms = torch.stack([torch.randperm(n, generator=gens[s]) for s in groups]).to(dev)
-            for i in range(min(per_epoch, total - done)):
-                # rows of the batch: (B,) when all models share it, else (K, B), each model its own
-                idx = perms[0, i*bs:(i+1)*bs] if len(groups) == 1 else perms[:, i*bs:(i+1)*bs][which]
+            i, n_epoch = 0, min(per_epoch, total - done)
+            while i < n_epoch:
+                # `take` steps in one call (Step.chunk), never past an evaluation point; rows of each batch: (take, B) when
+                # all models share it, else (take, K, B), each model its own
+                take = min(step.chunk, n_epoch - i, every - done % every if axis == 'step' else n_epoch)
+                rows = perms[:, i*bs:(i+take)*bs].view(len(groups), take, bs)
+                idx = rows[0] if len(groups) == 1 else rows[which].transpose(0, 1)
                 # reading a loss waits for the device: not every step; once every model diverged, only the clock runs on
-                check = done % check_every == 0 and any(step.active)
-                if any(step.active): losses = step.train(data.x_train, data.y_train, idx, need_loss=check)
-                done += 1
-                if check:
-                    for k, v in enumerate(losses.tolist()):
-                        if step.active[k] and not math.isfinite(v): mark(names[k])
+                training = any(step.active)
+                checks = [j for j in range(take) if (done + j) % check_every == 0] if training else []
+                if training: losses = step.train_steps(data.x_train, data.y_train, idx, loss_at=checks)
+                for j, loss in zip(checks, losses if training else ()):
+                    for k, v in enumerate(loss.tolist()):
+                        if step.active[k] and not math.isfinite(v): mark(names[k], done + j + 1)
+                done += take; i += take
                 if axis == 'step' and (done % every == 0 or done == total):
                     secs.append(elapsed + clock() - t0); bar.update(done - bar.n)
                     score(done)

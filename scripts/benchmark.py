@@ -9,7 +9,9 @@ bn_course's readable loop (train_models), in its stacked loop (train_stacked, wh
 the stacked loop compiled by torch.compile (`bn-course compare --compile`), and 5 seeds of the pair in one stack
 (`bn-course compare --seeds 5`), with and without compiling, plus one seed of the CNN pair (`--arch cnn`). Prints seconds per epoch (median over seeds), the
 speed-up over the seed loop, and each model's test accuracy (over all test images, mean over seeds) after training;
-torch.compile's one-time compile is taken out of the epoch times and printed on its own line. Last, the grid engine
+torch.compile's one-time compile is taken out of the epoch times and printed on its own line. bn_course's optimizer sets
+Adam's subnormal moments to zero every 64 steps (nbs/06_stacked.ipynb, "Subnormal numbers"); the two other stacks do the same,
+so that each row differs from bn_course's in the one thing it names; the seed loop runs as the seed notebook wrote it. Last, the grid engine
 (bn_course.grid.train_grid): --grid-seeds seeds × 5 learning rates × (BN, plain) MLPs, one epoch each, in models trained
 per second of training time, beside the readable loop's rate (measured on seed 1's 10 models: it trains one model after
 another, so its rate does not depend on how many there are).
@@ -79,7 +81,8 @@ def seed_lab_epochs(root, epochs, device, seed=1, folder='MNIST', losses=None):
 class AutogradStack(torch.nn.Module):
     """The stacked idea from ordinary modules and autograd, for the benchmark row that decides whether the hand-written
     backward and torch's private kernels (bn_course.stacked) pay: Linear(F, K·n) → BatchNorm1d(K·n) (masked for models
-    without BN) → activation → per-model (K, n, n) weights with baddbmm; trained with torch.optim.Adam(fused=True)."""
+    without BN) → activation → per-model (K, n, n) weights with baddbmm; trained with torch.optim.Adam(fused=True), its
+    subnormal moments flushed every 64 steps as bn_course's optimizer does (`flush_subnormals`)."""
     def __init__(self, models):
         super().__init__()
         lins = [[l for l in m if isinstance(l, torch.nn.Linear)] for m in models]
@@ -109,6 +112,14 @@ class AutogradStack(torch.nn.Module):
         return a                                                                         # (K, B, classes)
 
 
+def flush_subnormals(opt, every=64):
+    "What StackedOptimizer does every 64 steps, for torch.optim.Adam: its subnormal moments set to zero (same numbers, no slow path)."
+    opt.n_steps = getattr(opt, 'n_steps', 0) + 1     # so that these rows differ from bn_course's in one thing only
+    if opt.n_steps % every: return
+    for st in opt.state.values():
+        for k in ('exp_avg', 'exp_avg_sq'): st[k].masked_fill_(st[k].abs() < torch.finfo(st[k].dtype).tiny, 0)
+
+
 def autograd_stack_epochs(data, epochs, seed=1, bs=32, lr=0.01):
     "The lab's pair for one seed as an AutogradStack: (seconds per epoch, test accuracy per model)."
     set_seed(seed)
@@ -122,6 +133,7 @@ def autograd_stack_epochs(data, epochs, seed=1, bs=32, lr=0.01):
             out = st(xb)
             loss = torch.nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), yb.repeat(st.K)) * st.K  # sum of per-model means
             opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+            flush_subnormals(opt)
         secs.append(time.perf_counter() - t0)
     st.eval()
     with torch.no_grad(): out = torch.cat([st(data.x_test[i:i + 5000]) for i in range(0, len(data.x_test), 5000)], 1)
@@ -130,7 +142,8 @@ def autograd_stack_epochs(data, epochs, seed=1, bs=32, lr=0.01):
 
 
 def public_adam_stack_epochs(data, epochs, seed=1, bs=32, lr=0.01):
-    "bn_course's StackedMLP (hand-written backward) with the public torch.optim.Adam(fused=True) instead of torch._fused_adam_."
+    """bn_course's StackedMLP (hand-written backward) with the public torch.optim.Adam(fused=True) instead of torch._fused_adam_
+    (subnormal moments flushed every 64 steps, as in bn_course)."""
     from bn_course.stacked import StackedMLP
     set_seed(seed)
     models = lab_models(784)
@@ -145,6 +158,7 @@ def public_adam_stack_epochs(data, epochs, seed=1, bs=32, lr=0.01):
                 _, grads = sm.loss_and_grads(xb, yb, eye[yb], need_loss=False)
                 for p in params: p.grad = grads[p]
                 opt.step()
+                flush_subnormals(opt)
         secs.append(time.perf_counter() - t0)
     sm.write_back(list(models.values()))
     return secs, {n: evaluate(m, data.x_test, data.y_test)[1] for n, m in models.items()}
