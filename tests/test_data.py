@@ -9,7 +9,6 @@ import pytest
 
 from bn_course.data import (DataFallbackWarning, DataIncomplete, DataNotFound, MNISTFileError, load_data, load_fashion,
                             load_mnist, mnist_raw_dir, read_idx, short_path)
-from conftest import run_cli
 from fixtures import synthetic_mnist, write_idx, write_mnist
 
 X, Y = synthetic_mnist(60, 20, seed=1)[:2]
@@ -71,13 +70,13 @@ def test_a_named_folder_partly_filled_is_an_error_not_a_switch(env, missing):
                                                                                        system_dir=system)
 
 
-def test_cli_fashion_with_a_partial_data_dir(env):
+def test_cli_fashion_with_a_partial_data_dir(env, cli, monkeypatch):
     "`bn-course compare --dataset fashion --data-dir DIR` with 3 of 4 files: one line naming the file, nothing trained."
     fraw = write_mnist(env/'data', X, Y, X[:20], Y[:20], folder='FashionMNIST')
     system = gzipped_copy(fraw, env/'debian')
     (fraw/'t10k-labels-idx1-ubyte').unlink()
-    r = run_cli('compare', '--dataset', 'fashion', '--data-dir', env/'data', '--epochs', '1', '--out', env/'run',
-                env={'BN_COURSE_FASHION_DIR': str(system)})
+    monkeypatch.setenv('BN_COURSE_FASHION_DIR', str(system))                 # in-process: the message is what is tested
+    r = cli('compare', '--dataset', 'fashion', '--data-dir', env/'data', '--epochs', '1', '--out', env/'run')
     assert r.returncode == 1 and 'missing: t10k-labels-idx1-ubyte' in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not (env/'run').exists()
 

@@ -8,7 +8,7 @@ import pytest
 
 from bn_course import runs
 from bn_course.runs import RunFolder, RunFolderError, RunLocked, check_out_dir, read_manifest
-from conftest import ROOT, bn_course_cmd, run_cli
+from conftest import ROOT, bn_course_cmd
 
 posix_only = pytest.mark.skipif(os.name == 'nt', reason='POSIX signals and file descriptors')
 
@@ -26,10 +26,10 @@ def _names(folder: Path) -> list: return sorted(p.name for p in folder.iterdir()
 # --- a user's own files are never deleted ------------------------------------------------------------------------
 
 @pytest.mark.parametrize('name', ['resnet50.pt', 'metrics.json', 'sweep_notes.txt', 'curves.png'])
-def test_cli_refuses_a_folder_of_the_users_files(tmp_path, name):
+def test_cli_refuses_a_folder_of_the_users_files(tmp_path, name, cli):
     "`mkdir out; echo x > out/NAME; bn-course compare --out out`: refused before any work, file kept, fix named."
     out = tmp_path/'out'; out.mkdir(); (out/name).write_text('x')
-    r = run_cli('compare', '--dataset', 'digits', '--epochs', '1', '--out', out, '--quiet')
+    r = cli('compare', '--dataset', 'digits', '--epochs', '1', '--out', out, '--quiet')   # in-process: no exit code path to test
     assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert f'is not a bn_course run (no valid run.json): it holds {name}' in r.stderr
     assert 'choose another --out' in r.stderr
