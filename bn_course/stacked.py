@@ -265,7 +265,7 @@ class StackedOptimizer:
     def flush_subnormals(self):
         "Set Adam's moments that are subnormal (nonzero, below the dtype's smallest normal number) to zero."
         # what the CPU's flush-to-zero mode does to every result; torch.set_flush_denormal reaches only the calling
-        # thread, not the worker threads that run half of each parallel kernel
+        # thread, not the worker threads already started that run half of each parallel kernel (measured: no gain)
         for buf in (*self.m, *self.v): buf.masked_fill_(buf.abs() < torch.finfo(buf.dtype).tiny, 0)
 
     def _update(self, grads: dict, correction: torch.Tensor | None):
