@@ -1279,6 +1279,12 @@ def _zero_grad(obj):
 
 @module_params('non_contiguous_tensors')
 def test_module_non_contiguous_tensors(module_cls, desc, training):
+    check_module_non_contiguous_tensors(module_cls, partial(module_inputs, module_cls, desc, 'cpu'), training)
+
+
+def check_module_non_contiguous_tensors(module_cls, inputs_of, training):
+    "test_module_non_contiguous_tensors' body for any module; `inputs_of(dtype, requires_grad)` gives its ModuleInputs (the RMSNorm suite reuses it)."
+    # (named inputs_of, not inputs: the body below has a list of its own called inputs)
     # Check modules work with non-contiguous tensors
     def _make_non_contiguous(obj):
         def inner_make_non_contiguous(obj):
@@ -1301,7 +1307,7 @@ def test_module_non_contiguous_tensors(module_cls, desc, training):
         return isinstance(obj, torch.Tensor) and obj.dim() != 0
 
     for dtype in DTYPES:
-        for module_input in module_inputs(module_cls, desc, 'cpu', dtype, requires_grad=True):
+        for module_input in inputs_of(dtype, requires_grad=True):
             input_args, input_kwargs = module_input.args, module_input.kwargs
             if not (_can_be_noncontiguous(input_args) or _can_be_noncontiguous(input_kwargs)):
                 continue
@@ -1346,11 +1352,12 @@ def test_module_non_contiguous_tensors(module_cls, desc, training):
                 assert_equal(param_grad, default_param_grad)
 
 
-def _test_gradients_helper(module_cls, desc, training, check):
+def check_module_gradients(module_cls, inputs, training, check):
+    "_test_gradients_helper's body for any module; `inputs(dtype, requires_grad)` gives its ModuleInputs (the RMSNorm suite reuses it)."
     # Check gradients (dtype: allowed_dtypes=[torch.double])
     device, dtype = 'cpu', torch.double
     gradcheck_nondet_tol = 0.0
-    for module_input in module_inputs(module_cls, desc, device, dtype, requires_grad=True):
+    for module_input in inputs(dtype, requires_grad=True):
         # === Instantiate the module. ===
         m = module_cls(*module_input.c_args, **module_input.c_kwargs)
         m.to(device).to(dtype)
@@ -1411,12 +1418,12 @@ def _test_gradients_helper(module_cls, desc, training, check):
 
 @module_params('grad')
 def test_module_grad(module_cls, desc, training):
-    _test_gradients_helper(module_cls, desc, training, gradcheck)
+    check_module_gradients(module_cls, partial(module_inputs, module_cls, desc, 'cpu'), training, gradcheck)
 
 
 @module_params('gradgrad')
 def test_module_gradgrad(module_cls, desc, training):
-    _test_gradients_helper(module_cls, desc, training, gradgradcheck)
+    check_module_gradients(module_cls, partial(module_inputs, module_cls, desc, 'cpu'), training, gradgradcheck)
 
 
 @module_params('memory_format')

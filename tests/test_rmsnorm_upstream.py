@@ -36,7 +36,6 @@ once, mixed input/weight dtypes, and the exact error messages.
 """
 from __future__ import annotations
 
-from copy import deepcopy
 from functools import partial
 from itertools import product
 from unittest.mock import patch
@@ -196,99 +195,17 @@ def test_module_save_load(module_cls, desc, training):
 
 @module_params()
 def test_module_non_contiguous_tensors(module_cls, desc, training):
-    # Check modules work with non-contiguous tensors
-    def _make_non_contiguous(obj):
-        def inner_make_non_contiguous(obj):
-            # Scalar tensors can not be made non-contiguous
-            if not isinstance(obj, torch.Tensor) or obj.dim() == 0:
-                return obj
-            out = torch.repeat_interleave(obj, 2, dim=-1)
-            out = out[..., ::2].detach()
-            out.requires_grad = obj.requires_grad
-            return out
-        return up._traverse_obj(obj, inner_make_non_contiguous)
-
-    for dtype in DTYPES:
-        for module_input in module_inputs(desc, 'cpu', dtype, requires_grad=True):
-            input_args, input_kwargs = module_input.args, module_input.kwargs
-            m = module_cls(*module_input.c_args, **module_input.c_kwargs)
-            m.to('cpu').to(dtype)
-            m.train(training)
-
-            up._retain_grad((input_args, input_kwargs))
-
-            # === Forward with default input
-            default_output = m(*input_args, **input_kwargs)
-            grad_output = default_output.clone().detach_().normal_()
-            default_output.backward(grad_output, retain_graph=True)
-
-            default_input_args_grad, default_input_kwargs_grad = deepcopy(up._get_grads((input_args, input_kwargs)))
-            default_param_grad = deepcopy([p.grad for p in m.parameters()])
-
-            # === Construct non-contiguous tensors ===
-            nc_input_args, nc_input_kwargs = _make_non_contiguous((input_args, input_kwargs))
-            nc_grad_output = _make_non_contiguous(grad_output)
-
-            # === Compare results with non-contiguous and contiguous tensors ===
-            inputs = [(input_args, input_kwargs), (nc_input_args, nc_input_kwargs)]
-            grads = [grad_output, nc_grad_output]
-
-            for (in_args, in_kwargs), g_out in product(inputs, grads):
-                g_out_copy = deepcopy(g_out)
-                up._zero_grad((in_args, in_kwargs))
-                up._zero_grad(m.parameters())
-
-                out = m(*in_args, **in_kwargs)
-                out.backward(g_out_copy, retain_graph=True)
-
-                input_args_grad, input_kwargs_grad = up._get_grads((in_args, in_kwargs))
-                up.assert_equal(out, default_output)
-                up.assert_equal(input_args_grad, default_input_args_grad, atol=1e-4, rtol=0)
-                up.assert_equal(input_kwargs_grad, default_input_kwargs_grad, atol=1e-4, rtol=0)
-
-                param_grad = [p.grad for p in m.parameters()]
-                up.assert_equal(param_grad, default_param_grad)
-
-
-def _test_gradients_helper(module_cls, desc, training, check):
-    # Check gradients (allowed_dtypes=[torch.double]); the inputs have no tensor kwargs
-    for module_input in module_inputs(desc, 'cpu', torch.double, requires_grad=True):
-        m = module_cls(*module_input.c_args, **module_input.c_kwargs)
-        m.to('cpu').to(torch.double)
-        m.train(training)
-        params = tuple(m.parameters())
-        input_args = module_input.args
-
-        def fn_to_gradcheck(*flat_input_and_params):
-            input_and_params = torch.utils._pytree.tree_unflatten(flat_input_and_params, flat_spec)
-            return torch.utils._pytree.tree_leaves(m(*input_and_params[:len(input_args)]))
-
-        def do_check(flat_input):
-            assert check(fn_to_gradcheck, flat_input, nondet_tol=0.0, fast_mode=None)
-
-        # check total derivative
-        flat_input, flat_spec = torch.utils._pytree.tree_flatten(input_args + params)
-        do_check(flat_input)
-
-        # check partial derivatives
-        old_params_requires_grad = [p.requires_grad for p in params]
-        for p in params:
-            p.requires_grad = False
-        for p, old in zip(params, old_params_requires_grad):
-            p.requires_grad = old
-            flat_input, flat_spec = torch.utils._pytree.tree_flatten(input_args + params)
-            do_check(flat_input)
-            p.requires_grad = False
+    up.check_module_non_contiguous_tensors(module_cls, partial(module_inputs, desc, 'cpu'), training)
 
 
 @module_params()
 def test_module_grad(module_cls, desc, training):
-    _test_gradients_helper(module_cls, desc, training, up.gradcheck)
+    up.check_module_gradients(module_cls, partial(module_inputs, desc, 'cpu'), training, up.gradcheck)
 
 
 @module_params()
 def test_module_gradgrad(module_cls, desc, training):
-    _test_gradients_helper(module_cls, desc, training, up.gradgradcheck)
+    up.check_module_gradients(module_cls, partial(module_inputs, desc, 'cpu'), training, up.gradgradcheck)
 
 
 @module_params()
