@@ -1147,10 +1147,15 @@ def test_module_forward(module_cls, desc, training):
 
 @module_params('factory_kwargs')
 def test_module_factory_kwargs(module_cls, desc, training):
+    check_module_factory_kwargs(module_cls, partial(module_inputs, module_cls, desc, 'cpu'), training)
+
+
+def check_module_factory_kwargs(module_cls, inputs, training):
+    "test_module_factory_kwargs' body for any module; `inputs(dtype, requires_grad)` gives its ModuleInputs (the RMSNorm suite reuses it)."
     device = 'cpu'
     for dtype in DTYPES:
-        for module_input in module_inputs(module_cls, desc, device, dtype, requires_grad=False):
-            args, kwargs = module_input.c_args, module_input.c_kwargs
+        for module_input in inputs(dtype, requires_grad=False):
+            args, kwargs = module_input.c_args, dict(module_input.c_kwargs)   # a copy: the factory kwargs go into it below
 
             # Check if this module creates parameters or registers buffers.
             # The mock magic here passes through to the real Parameter / register_buffer

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 from functools import partial
 from itertools import product
-from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -57,19 +56,8 @@ DTYPES = (torch.float32, torch.float64)  # ModuleInfo.dtypes = floating_types()
 PRECISION, REL_TOL = 1e-5, 1e-5
 
 
-@pytest.fixture(scope='module', autouse=True)
-def _one_thread():
-    "One intra-op thread for this module (restored after): the tensors are tiny."
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture(autouse=True)
-def _seed():
-    "TestCase.setUp seeds every test with common_utils.SEED (1234)."
-    torch.manual_seed(1234)
+# the BN harness's autouse fixtures, used here too: one intra-op thread per module, and TestCase.setUp's seed (1234)
+_one_thread, _seed = up._one_thread, up._seed
 
 
 # ===============================================================================================================
@@ -152,37 +140,7 @@ def test_module_forward(module_cls, desc, training):
 
 @module_params()
 def test_module_factory_kwargs(module_cls, desc, training):
-    device = 'cpu'
-    for dtype in DTYPES:
-        for module_input in module_inputs(desc, device, dtype, requires_grad=False):
-            args, kwargs = module_input.c_args, dict(module_input.c_kwargs)
-
-            # Check if this module creates parameters or registers buffers (the mocks pass through to the real calls).
-            module_creates_params_or_buffers = False
-            parameter_new = up.mock_wrapper(torch.nn.Parameter.__new__)
-            with patch.object(torch.nn.Parameter, '__new__', parameter_new):
-                register_buffer = up.mock_wrapper(torch.nn.Module.register_buffer)
-                with patch.object(torch.nn.Module, 'register_buffer', register_buffer):
-                    m = module_cls(*args, **kwargs)
-                    m.train(training)
-
-                    # Check if a parameter or buffer was created with a tensor not passed to the constructor.
-                    constructor_tensors = up.get_tensors_from(args, kwargs)
-                    for mock in [parameter_new.mock, register_buffer.mock]:
-                        for call_args, call_kwargs in mock.call_args_list:
-                            call_tensors = up.get_tensors_from(call_args, call_kwargs)
-                            if len(call_tensors) > 0 and not constructor_tensors.intersection(call_tensors):
-                                module_creates_params_or_buffers = True
-                                break
-
-            if not module_creates_params_or_buffers:
-                continue
-
-            # Instantiate module with the factory kwargs; check device placement and dtype of what it created.
-            kwargs.update({'device': device, 'dtype': dtype})
-            m = module_cls(*args, **kwargs)
-            m.train(training)
-            up._assert_module_parameters_and_buffer_are(m, device, dtype)
+    up.check_module_factory_kwargs(module_cls, partial(module_inputs, desc, 'cpu'), training)
 
 
 @module_params()
