@@ -16,7 +16,7 @@ from .runs import Result
 from .training import Step, fit
 
 # %% auto #0
-__all__ = ['can_stack', 'StackedMLP', 'StackedOptimizer', 'StackedStep', 'train_stacked']
+__all__ = ['can_stack', 'StackedMLP', 'zero_subnormals', 'StackedOptimizer', 'StackedStep', 'train_stacked']
 
 # %% ../nbs/06_stacked.ipynb #b9c5f30c
 def can_stack(models) -> str | None:
@@ -216,6 +216,13 @@ class StackedMLP(nn.Module):
                     dst.copy_(src[k*n:(k+1)*n])
                 b.num_batches_tracked.fill_(self.counts[k] + self.steps)
 
+@torch.no_grad()
+def zero_subnormals(tensors):
+    "Set the values of `tensors` that are subnormal (nonzero, below their dtype's smallest normal number) to zero, in place."
+    # what the CPU's flush-to-zero mode does to every result; torch.set_flush_denormal reaches only the calling
+    # thread, not the worker threads already started that run half of each parallel kernel (measured: no gain)
+    for t in tensors: t.masked_fill_(t.abs() < torch.finfo(t.dtype).tiny, 0)
+
 class StackedOptimizer:
     """Adam or SGD on the gradients `StackedMLP.loss_and_grads` returns, with one learning rate for all models (`lr` a
     number) or one per model (`lr` a `{parameter: tensor}` dict, e.g. `StackedMLP.per_model(rates)`): torch's fused
@@ -261,12 +268,9 @@ class StackedOptimizer:
         if self.kind == 'adam' and self.flush_every and self.n_steps // self.flush_every > before // self.flush_every:
             self.flush_subnormals()
 
-    @torch.no_grad()
     def flush_subnormals(self):
-        "Set Adam's moments that are subnormal (nonzero, below the dtype's smallest normal number) to zero."
-        # what the CPU's flush-to-zero mode does to every result; torch.set_flush_denormal reaches only the calling
-        # thread, not the worker threads already started that run half of each parallel kernel (measured: no gain)
-        for buf in (*self.m, *self.v): buf.masked_fill_(buf.abs() < torch.finfo(buf.dtype).tiny, 0)
+        "Set Adam's moments that are subnormal to zero (`zero_subnormals`)."
+        zero_subnormals((*self.m, *self.v))
 
     def _update(self, grads: dict, correction: torch.Tensor | None):
         # the fused kernels walk a gradient's memory as if laid out like its parameter: a transposed gradient (as vmap's

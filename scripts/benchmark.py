@@ -36,6 +36,7 @@ from fixtures import synthetic_mnist, write_idx, write_mnist
 from bn_course.models import MLP, lab_models
 from bn_course.training import evaluate, set_seed, train_models
 from bn_course.lab import run_comparison, run_seeds
+from bn_course.stacked import zero_subnormals
 
 
 class SameShuffle(torch.utils.data.Sampler):
@@ -116,8 +117,7 @@ def flush_subnormals(opt, every=64):
     "What StackedOptimizer does every 64 steps, for torch.optim.Adam: its subnormal moments set to zero (same numbers, no slow path)."
     opt.n_steps = getattr(opt, 'n_steps', 0) + 1     # so that these rows differ from bn_course's in one thing only
     if opt.n_steps % every: return
-    for st in opt.state.values():
-        for k in ('exp_avg', 'exp_avg_sq'): st[k].masked_fill_(st[k].abs() < torch.finfo(st[k].dtype).tiny, 0)
+    zero_subnormals(st[k] for st in opt.state.values() for k in ('exp_avg', 'exp_avg_sq'))
 
 
 def autograd_stack_epochs(data, epochs, seed=1, bs=32, lr=0.01):
