@@ -1542,9 +1542,15 @@ def test_module_memory_format(module_cls, desc, training):
 
 @module_params('if_train_and_eval_modes_differ', trainings=(True,))  # TrainEvalMode.train_only
 def test_module_if_train_and_eval_modes_differ(module_cls, desc, training):
+    check_module_if_train_and_eval_modes_differ(module_cls, partial(module_inputs, module_cls, desc, 'cpu'), training,
+                                                TRAIN_AND_EVAL_DIFFER)
+
+
+def check_module_if_train_and_eval_modes_differ(module_cls, inputs, training, train_and_eval_differ):
+    "The test's body for any module and its ModuleInfo's train_and_eval_differ; `inputs(dtype)` gives its ModuleInputs (the RMSNorm suite reuses it)."
     for dtype in DTYPES:
         # Run forward inputs through to see if the training flag is accessed during forward.
-        for module_input in module_inputs(module_cls, desc, 'cpu', dtype):
+        for module_input in inputs(dtype):
             # === Instantiate the module. ===
             m = module_cls(*module_input.c_args, **module_input.c_kwargs)
             m.to('cpu').to(dtype)
@@ -1558,7 +1564,7 @@ def test_module_if_train_and_eval_modes_differ(module_cls, desc, training):
                 m(*module_input.args, **module_input.kwargs)
             except AttributeError as e:
                 if "'training'" in str(e):
-                    assert TRAIN_AND_EVAL_DIFFER, (
+                    assert train_and_eval_differ, (
                         f"The ModuleInfo entry for {torch_name(module_cls)} has train_and_eval_differ=False, but the "
                         "training mode was found to affect the forward pass.")
                 else:
