@@ -29,7 +29,8 @@ def test_requirements_are_the_library_imports():
     assert not unknown, f"add these to DIST and settings.ini requirements: {unknown}"
     # IPython is only imported inside a notebook kernel (the fallback note), where it is always present
     assert {DIST[m] for m in imports} - {'ipython'} == names('requirements'), (imports, names('requirements'))
-    for dev in ('nbdev', 'execnb', 'fastcore', 'pytest'): assert dev in names('dev_requirements') and dev not in names('requirements')
+    # pytest-xdist: pytest.ini's addopts (-n) need it
+    for dev in ('nbdev', 'execnb', 'fastcore', 'pytest', 'pytest-xdist'): assert dev in names('dev_requirements') and dev not in names('requirements')
 
 
 def test_manifest_names_existing_files():
