@@ -16,7 +16,7 @@ from .runs import Result
 from .training import Step, fit
 
 # %% auto #0
-__all__ = ['can_stack', 'StackedMLP', 'zero_subnormals', 'StackedOptimizer', 'StackedStep', 'train_stacked']
+__all__ = ['can_stack', 'StackedMLP', 'is_subnormal', 'zero_subnormals', 'StackedOptimizer', 'StackedStep', 'train_stacked']
 
 # %% ../nbs/06_stacked.ipynb #b9c5f30c
 def can_stack(models) -> str | None:
@@ -216,12 +216,16 @@ class StackedMLP(nn.Module):
                     dst.copy_(src[k*n:(k+1)*n])
                 b.num_batches_tracked.fill_(self.counts[k] + self.steps)
 
+def is_subnormal(t: torch.Tensor) -> torch.Tensor:
+    "Where `t` is subnormal: nonzero and below its dtype's smallest normal number (a bool tensor)."
+    return (t != 0) & (t.abs() < torch.finfo(t.dtype).tiny)
+
 @torch.no_grad()
 def zero_subnormals(tensors):
-    "Set the values of `tensors` that are subnormal (nonzero, below their dtype's smallest normal number) to zero, in place."
+    "Set the values of `tensors` that are subnormal (`is_subnormal`) to zero, in place."
     # what the CPU's flush-to-zero mode does to every result; torch.set_flush_denormal reaches only the calling
     # thread, not the worker threads already started that run half of each parallel kernel (measured: no gain)
-    for t in tensors: t.masked_fill_(t.abs() < torch.finfo(t.dtype).tiny, 0)
+    for t in tensors: t.masked_fill_(is_subnormal(t), 0)
 
 class StackedOptimizer:
     """Adam or SGD on the gradients `StackedMLP.loss_and_grads` returns, with one learning rate for all models (`lr` a

@@ -59,25 +59,25 @@ class OneAtATime(StackedStep):
     def __init__(self): super().__init__(); self.chunk = 1
 
 
-def test_chunked_gather_trains_bit_identically():
-    data = load_data('digits')                    # small and fast: the equality does not depend on the data
-    kw = dict(epochs=1, bs=32, lr=0.01, progress=False, device='cpu', check_every=7)
+def chunked_and_one_at_a_time(data, **kw):
+    "The lab's pair trained from the same weights by `StackedStep` (16 steps a call) and `OneAtATime`: [(Result, models)] × 2."
     runs = []
     for step in (StackedStep(), OneAtATime()):
         torch.manual_seed(1); models = lab_models(data.n_features)
-        runs.append((fit(models, data, step, **kw), models))
-    (r16, m16), (r1, m1) = runs
+        runs.append((fit(models, data, step, epochs=1, bs=32, lr=0.01, progress=False, device='cpu', check_every=7, **kw), models))
+    return runs
+
+
+def test_chunked_gather_trains_bit_identically():
+    data = load_data('digits')                    # small and fast: the equality does not depend on the data
+    (r16, m16), (r1, m1) = chunked_and_one_at_a_time(data)
     fc.test_eq(values(r16), values(r1))
     for n in m16: fc.test_eq([torch.equal(a, b) for a, b in zip(m16[n].state_dict().values(), m1[n].state_dict().values())],
                           [True] * len(m16[n].state_dict()))
     # several batch orders in one stack: (n, K, B) chunks
-    seeds = {'bn': 1, 'plain': 2}
-    out = []
-    for step in (StackedStep(), OneAtATime()):
-        torch.manual_seed(1); models = lab_models(data.n_features)
-        out.append(values(fit(models, data, step, shuffle_seeds=seeds, **kw)))
-    fc.test_eq(out[0], out[1])
-    assert all(math.isfinite(h['test_acc'][-1]) and h['test_acc'][-1] > 0.5 for h in out[0].values())
+    (ra, _), (rb, _) = chunked_and_one_at_a_time(data, shuffle_seeds={'bn': 1, 'plain': 2})
+    fc.test_eq(values(ra), values(rb))
+    assert all(math.isfinite(h['test_acc'][-1]) and h['test_acc'][-1] > 0.5 for h in values(ra).values())
 
 
 def test_flush_every_must_be_a_positive_whole_number_or_none():
